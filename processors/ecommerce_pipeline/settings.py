@@ -1,0 +1,59 @@
+"""Settings of the command-line tools: the environment, then `.env` in the working directory.
+
+Secrets (Fernet keys, S3 and NiFi credentials) live only there, never in git or the flow.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+
+class MissingSetting(RuntimeError):
+    """A required variable is in neither the environment nor `.env`."""
+
+
+def load_settings(env_file: str | os.PathLike = ".env") -> dict[str, str]:
+    """The environment over `.env` (the environment wins, as docker compose does)."""
+    values = {k: v for k, v in dotenv_values(Path(env_file)).items() if v is not None}
+    values.update(os.environ)
+    return values
+
+
+def require(settings: dict[str, str], name: str) -> str:
+    value = settings.get(name, "").strip()
+    if not value:
+        raise MissingSetting(f"{name} is not set: add it to .env (see .env.example) or the environment")
+    return value
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    endpoint_url: str
+    access_key: str
+    secret_key: str
+    bucket: str
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, str]) -> "S3Settings":
+        return cls(
+            endpoint_url=settings.get("S3_ENDPOINT_URL") or f"http://localhost:{settings.get('MINIO_API_PORT', '9000')}",
+            access_key=require(settings, "MINIO_ROOT_USER"),
+            secret_key=require(settings, "MINIO_ROOT_PASSWORD"),
+            bucket=settings.get("S3_BUCKET") or "ecommerce-lake",
+        )
+
+    def client(self):
+        """A boto3 S3 client with path-style addressing, as MinIO expects."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
+        )
