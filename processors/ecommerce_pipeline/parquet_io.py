@@ -1,0 +1,84 @@
+"""Parquet in and out of a local path or an `s3://bucket/key` object, for the tools.
+
+S3 objects go through the same boto3 client as the rest of the tools (MinIO endpoint
+and credentials from the settings), read and written whole: lake files are one
+NiFi batch each, small enough to hold in memory.
+"""
+
+import io
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .settings import S3Settings, load_settings
+
+
+class StorageError(RuntimeError):
+    """Reading or writing Parquet failed for a reason other than a missing file."""
+
+
+def is_s3_uri(location: str) -> bool:
+    return location.startswith("s3://")
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, key) of `s3://bucket/key`."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not bucket or not key or key.endswith("/"):
+        raise ValueError(f"{uri} is not an object URI: expected s3://bucket/path/to/file.parquet")
+    return bucket, key
+
+
+def read_parquet(location: str, settings: dict[str, str] | None = None) -> pa.Table:
+    """The table at a local path or `s3://bucket/key` (S3 settings default to env and `.env`)."""
+    if is_s3_uri(location):
+        bucket, key = split_s3_uri(location)
+        with s3_errors(location):
+            body = _client(settings).get_object(Bucket=bucket, Key=key)["Body"].read()
+        source = pa.BufferReader(body)
+    else:
+        if not Path(location).is_file():
+            raise FileNotFoundError(f"{location} does not exist or is not a file")
+        source = location
+    try:
+        return pq.read_table(source)
+    except pa.ArrowException as error:
+        raise StorageError(f"{location} is not a readable Parquet file: {error}") from None
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """The table as one snappy-compressed Parquet file, the form every lake object takes."""
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="snappy")
+    return buffer.getvalue()
+
+
+def write_parquet(table: pa.Table, location: str, settings: dict[str, str] | None = None) -> None:
+    if is_s3_uri(location):
+        bucket, key = split_s3_uri(location)
+        with s3_errors(location):
+            _client(settings).put_object(Bucket=bucket, Key=key, Body=parquet_bytes(table))
+    else:
+        Path(location).parent.mkdir(parents=True, exist_ok=True)
+        Path(location).write_bytes(parquet_bytes(table))
+
+
+def _client(settings: dict[str, str] | None):
+    return S3Settings.from_settings(settings if settings is not None else load_settings()).client()
+
+
+@contextmanager
+def s3_errors(location: str):
+    """Turns boto3's errors into one-line errors that name the object."""
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in {"NoSuchKey", "NoSuchBucket", "404"}:
+            raise FileNotFoundError(f"{location} does not exist ({code})") from None
+        raise StorageError(f"{location}: S3 refused the request ({code or error})") from None
+    except BotoCoreError as error:
+        raise StorageError(f"{location}: cannot reach S3 ({error})") from None
