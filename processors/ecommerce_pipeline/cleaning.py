@@ -290,6 +290,22 @@ def _quarantine_reasons(trimmed: pd.DataFrame, order_date: pd.Series, amount: pd
     return reasons
 
 
+def routable_frame(result: CleaningResult) -> pd.DataFrame:
+    """Clean and quarantined rows in one all-text frame; `quarantine_reason` is '' for clean rows.
+
+    A NiFi Python processor hands on one FlowFile per input, so cleaning passes both kinds
+    of rows on together and the flow's SQL (flows/segments) routes them: the segments take
+    the rows without a reason and cast dates and amounts back to their types, quarantine
+    takes the rest as they came in. The command-line ingestion runs the same SQL.
+    """
+    clean = result.clean.assign(
+        order_date=result.clean["order_date"].astype("str"),
+        total_purchase_value=result.clean["total_purchase_value"].map("{:.2f}".format).astype("str"),
+        **{QUARANTINE_REASON_COLUMN: ""},
+    )
+    return pd.concat([clean, result.quarantine], ignore_index=True)
+
+
 def frame_to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """A clean or quarantine frame as UTF-8 CSV: ISO dates, amounts with 2 decimals, '' for null."""
     buffer = io.BytesIO()

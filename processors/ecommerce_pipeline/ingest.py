@@ -14,10 +14,10 @@ from pathlib import Path
 import pyarrow as pa
 
 from .chunking import iter_record_chunks
-from .cleaning import InvalidCsv, clean_frame, read_raw_csv
+from .cleaning import InvalidCsv, clean_frame, read_raw_csv, routable_frame
 from .encryption import KeyRing, encrypt_table, parse_keys
 from .parquet_io import parquet_bytes, s3_errors
-from .segments import split_segments
+from .segments import QUARANTINE, split_segments
 from .settings import S3Settings
 
 QUARANTINE_PREFIX = "_quarantine"
@@ -82,12 +82,10 @@ def ingest_file(
             report.rows_in += len(raw)
             report.rows_clean += len(result.clean)
             report.rows_quarantined += len(result.quarantine)
-            if len(result.clean):
-                clean = pa.Table.from_pandas(result.clean, preserve_index=False)
-                for segment, table in split_segments(clean).items():
-                    encrypted = encrypt_table(table, segment, keyring)
-                    put(object_key(segment, ingest_date, path.stem, chunk_id), parquet_bytes(encrypted))
-            if len(result.quarantine):
-                rejected = encrypt_table(pa.Table.from_pandas(result.quarantine, preserve_index=False), "quarantine", keyring)
-                put(object_key(QUARANTINE_PREFIX, ingest_date, path.stem, chunk_id), parquet_bytes(rejected))
+            routable = pa.Table.from_pandas(routable_frame(result), preserve_index=False)
+            for route, table in split_segments(routable).items():
+                if table.num_rows:
+                    prefix = QUARANTINE_PREFIX if route == QUARANTINE else route
+                    encrypted = encrypt_table(table, route, keyring)
+                    put(object_key(prefix, ingest_date, path.stem, chunk_id), parquet_bytes(encrypted))
     return report

@@ -1,8 +1,9 @@
-"""Splits cleaned rows into the lake's segments by running the flow's own segment SQL.
+"""Routes cleaned rows to the lake's segments and quarantine by running the flow's own SQL.
 
-The SQL in flows/segments/*.sql is the one definition of the segments: NiFi's QueryRecord
-runs it in the flow, and DuckDB runs the same text here for the command-line tools,
-tests and benchmarks (both call the input table FLOWFILE).
+The SQL in flows/segments/*.sql is the one definition of the routes (the three segments
+and `quarantine`): NiFi's QueryRecord runs it in the flow, and DuckDB runs the same text
+here for the command-line tools, tests and benchmarks. Both call the input FLOWFILE: the
+all-text table `cleaning.routable_frame` makes.
 """
 
 from pathlib import Path
@@ -13,19 +14,22 @@ import pyarrow as pa
 SEGMENT_SQL_DIR = Path(__file__).resolve().parents[2] / "flows" / "segments"
 
 
+QUARANTINE = "quarantine"
+
+
 def segment_queries(sql_dir: Path = SEGMENT_SQL_DIR) -> dict[str, str]:
-    """Segment name -> SQL, from the .sql files (the file stem is the segment name)."""
+    """Route name -> SQL, from the .sql files (the file stem is the route's name)."""
     queries = {path.stem: path.read_text() for path in sorted(sql_dir.glob("*.sql"))}
     if not queries:
         raise FileNotFoundError(f"no segment SQL files in {sql_dir}")
     return queries
 
 
-def split_segments(clean: pa.Table, queries: dict[str, str] | None = None) -> dict[str, pa.Table]:
-    """Every segment's rows for one table of cleaned rows (each segment gets every row)."""
+def split_segments(routable: pa.Table, queries: dict[str, str] | None = None) -> dict[str, pa.Table]:
+    """Each route's rows: every clean row in each segment, every rejected row in quarantine."""
     connection = duckdb.connect()
     try:
-        connection.register("FLOWFILE", clean)
+        connection.register("FLOWFILE", routable)
         return {name: connection.sql(sql).to_arrow_table() for name, sql in (queries or segment_queries()).items()}
     finally:
         connection.close()
