@@ -16,7 +16,8 @@ import pyarrow as pa
 from .chunking import iter_record_chunks
 from .cleaning import InvalidCsv, clean_frame, read_raw_csv, routable_frame
 from .encryption import KeyRing, encrypt_table, parse_keys
-from .parquet_io import parquet_bytes, s3_errors
+from .flowfile_content import parquet_bytes
+from .parquet_io import s3_errors
 from .segments import QUARANTINE, split_segments
 from .settings import S3Settings
 

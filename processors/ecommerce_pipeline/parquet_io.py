@@ -5,7 +5,6 @@ and credentials from the settings), read and written whole: lake files are one
 NiFi batch each, small enough to hold in memory.
 """
 
-import io
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .flowfile_content import parquet_bytes
 from .settings import S3Settings, load_settings
 
 
@@ -47,13 +47,6 @@ def read_parquet(location: str, settings: dict[str, str] | None = None) -> pa.Ta
         return pq.read_table(source)
     except pa.ArrowException as error:
         raise StorageError(f"{location} is not a readable Parquet file: {error}") from None
-
-
-def parquet_bytes(table: pa.Table) -> bytes:
-    """The table as one snappy-compressed Parquet file, the form every lake object takes."""
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="snappy")
-    return buffer.getvalue()
 
 
 def write_parquet(table: pa.Table, location: str, settings: dict[str, str] | None = None) -> None:

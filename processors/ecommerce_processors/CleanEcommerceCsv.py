@@ -1,0 +1,38 @@
+import sys
+from pathlib import Path
+
+from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
+
+# NiFi loads this module by file path: make the shared core beside this package importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ecommerce_pipeline.cleaning import InvalidCsv  # noqa: E402
+from ecommerce_pipeline.flowfile_content import clean_chunk  # noqa: E402
+
+
+class CleanEcommerceCsv(FlowFileTransform):
+    class Java:
+        implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
+
+    class ProcessorDetails:
+        version = "0.1.0"
+        description = """Cleans a chunk of an e-commerce CSV export (the 17-column shop export): drops the duplicate
+            address columns, renames columns to snake_case, standardises phone numbers, parses day-first dates and
+            amounts, normalises statuses. Rows that cannot be cleaned are kept, as they came in, with a reason in
+            the quarantine_reason column (empty for clean rows), so a QueryRecord can route both; their count and
+            reasons are in the quarantine.row.count and quarantine.reasons attributes. Content that is not a
+            readable export (empty, header only, wrong header, not UTF-8, binary, malformed CSV) goes to failure
+            with the reason in the clean.error attribute."""
+        tags = ["csv", "cleaning", "e-commerce", "pandas", "quarantine"]
+        dependencies = ["pandas==3.1.1", "pyarrow==26.0.1", "cryptography==48.0.0"]
+
+    def __init__(self, **kwargs):
+        super().__init__()
+
+    def transform(self, context, flowfile):
+        try:
+            cleaned = clean_chunk(flowfile.getContentsAsBytes())
+        except InvalidCsv as error:
+            self.logger.warn(f"{flowfile.getAttribute('filename')}: {error}")
+            return FlowFileTransformResult(relationship="failure", attributes={"clean.error": str(error)})
+        return FlowFileTransformResult(relationship="success", attributes=cleaned.attributes(), contents=cleaned.content)

@@ -1,0 +1,87 @@
+import sys
+from pathlib import Path
+
+from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
+from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, StandardValidators, ValidationResult
+
+# NiFi loads this module by file path: make the shared core beside this package importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ecommerce_pipeline.encryption import InvalidKeyList, MissingPolicyColumns, parse_keys  # noqa: E402
+from ecommerce_pipeline.flowfile_content import encrypt_content  # noqa: E402
+from ecommerce_pipeline.policy import PolicyError, load_policy  # noqa: E402
+
+
+class EncryptColumns(FlowFileTransform):
+    class Java:
+        implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
+
+    class ProcessorDetails:
+        version = "0.1.0"
+        description = """Encrypts the columns that the encryption policy names for a segment with Fernet, a whole
+            column at a time. Records may be CSV (every value read as text) or Parquet, and leave in the same
+            format with every other column untouched; nulls stay null. Tokens are standard Fernet tokens that
+            cryptography's Fernet decrypts with the key. Keys are a comma-separated list, newest first: the first
+            encrypts, so keys can be rotated while older data still decrypts."""
+        tags = ["encryption", "fernet", "pii", "columns", "csv", "parquet"]
+        dependencies = ["pandas==3.1.1", "pyarrow==26.0.1", "cryptography==48.0.0"]
+
+    FERNET_KEYS = PropertyDescriptor(
+        name="Fernet Keys",
+        description="Comma-separated Fernet keys, newest first; fill it from a sensitive parameter.",
+        required=True,
+        sensitive=True,
+        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
+    )
+    SEGMENT = PropertyDescriptor(
+        name="Segment",
+        description="The policy segment whose columns are encrypted (customer_info, order_info, "
+        "payment_and_delivery_info or quarantine).",
+        required=True,
+        validators=[StandardValidators.NON_EMPTY_EL_VALIDATOR],
+        expression_language_scope=ExpressionLanguageScope.FLOWFILE_ATTRIBUTES,
+    )
+    POLICY_FILE = PropertyDescriptor(
+        name="Encryption Policy File",
+        description="A policy TOML to use instead of the packaged encryption_policy.toml.",
+        required=False,
+        validators=[StandardValidators.FILE_EXISTS_VALIDATOR],
+    )
+    properties = [FERNET_KEYS, SEGMENT, POLICY_FILE]
+
+    def __init__(self, **kwargs):
+        super().__init__()
+        self.keys = None
+        self.policy = None
+
+    def getPropertyDescriptors(self):
+        return self.properties
+
+    def customValidate(self, context):
+        results = []
+        try:
+            parse_keys(context.getProperty(self.FERNET_KEYS).getValue() or "", self.FERNET_KEYS.name)
+        except InvalidKeyList as error:
+            results.append(ValidationResult(subject=self.FERNET_KEYS.name, explanation=str(error), valid=False))
+        try:
+            load_policy(context.getProperty(self.POLICY_FILE).getValue())
+        except PolicyError as error:
+            results.append(ValidationResult(subject=self.POLICY_FILE.name, explanation=str(error), valid=False))
+        return results
+
+    def onScheduled(self, context):
+        self.keys = parse_keys(context.getProperty(self.FERNET_KEYS).getValue(), self.FERNET_KEYS.name)
+        self.policy = load_policy(context.getProperty(self.POLICY_FILE).getValue())
+
+    def transform(self, context, flowfile):
+        segment = context.getProperty(self.SEGMENT).evaluateAttributeExpressions(flowfile).getValue()
+        try:
+            content = encrypt_content(flowfile.getContentsAsBytes(), segment, self.keys, self.policy)
+        except (PolicyError, MissingPolicyColumns, ValueError) as error:
+            self.logger.warn(f"{flowfile.getAttribute('filename')}: {error}")
+            return FlowFileTransformResult(relationship="failure", attributes={"encryption.error": str(error)})
+        return FlowFileTransformResult(
+            relationship="success",
+            attributes={"encrypted.columns": ",".join(self.policy.encrypted_columns(segment)), "encryption.segment": segment},
+            contents=content,
+        )

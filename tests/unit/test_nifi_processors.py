@@ -1,0 +1,57 @@
+"""The processor modules as NiFi discovers them: from their syntax tree, without running them.
+
+NiFi reads ProcessorDetails from the source (a literal version, description, tags, pinned
+dependencies) before it installs anything; running them needs NiFi itself.
+"""
+
+import ast
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "processors" / "ecommerce_processors"
+PROJECT_PINS = {
+    re.split("==", pin)[0]: pin for pin in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+}
+
+
+def processor_class(module: Path) -> ast.ClassDef:
+    classes = [node for node in ast.parse(module.read_text()).body if isinstance(node, ast.ClassDef)]
+    assert len(classes) == 1, "one processor class per module"
+    return classes[0]
+
+
+def nested(cls: ast.ClassDef, name: str) -> dict[str, object]:
+    body = next(node for node in cls.body if isinstance(node, ast.ClassDef) and node.name == name).body
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in body if isinstance(node, ast.Assign)}
+
+
+MODULES = sorted(p for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
+
+
+def test_the_flow_s_processors_are_there():
+    assert [m.stem for m in MODULES] == ["CleanEcommerceCsv", "EncryptColumns"]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.stem)
+def test_class_is_named_as_its_module_and_implements_flowfile_transform(module):
+    cls = processor_class(module)
+    assert cls.name == module.stem
+    assert nested(cls, "Java")["implements"] == ["org.apache.nifi.python.processor.FlowFileTransform"]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.stem)
+def test_processor_details_are_literals_nifi_can_read(module):
+    details = nested(processor_class(module), "ProcessorDetails")
+    assert isinstance(details["version"], str) and re.fullmatch(r"\d+\.\d+\.\d+", details["version"])
+    assert isinstance(details["description"], str) and len(details["description"]) > 80
+    assert isinstance(details["tags"], list) and details["tags"]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.stem)
+def test_dependencies_are_pinned_to_the_project_s_versions(module):
+    dependencies = nested(processor_class(module), "ProcessorDetails")["dependencies"]
+    assert dependencies and all(PROJECT_PINS[d.split("==")[0]] == d for d in dependencies)
