@@ -171,3 +171,13 @@ def test_malformed_exports_are_quarantined_encrypted_with_a_reason(minio, tmp_pa
     assert Fernet(key).decrypt(body) == content
     with pytest.raises(InvalidToken):
         Fernet(generate_key()).decrypt(body)
+
+
+def test_ingesting_a_file_again_never_overwrites_an_object(minio, tmp_path, ingested_objects):
+    path = tmp_path / f"again-{uuid.uuid4().hex[:8]}.csv"
+    write_sample_csv(path, rows=50, seed=4)
+    key = generate_key()
+    first = ingest_file(path, minio, key)
+    second = ingest_file(path, minio, key)
+    assert not set(first.objects) & set(second.objects)
+    assert sorted(ingested_objects(path.stem)) == sorted(first.objects + second.objects)
