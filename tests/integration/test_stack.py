@@ -1,0 +1,85 @@
+"""nifi/stack on its own state, .env and ports: a second MinIO beside the suite's, really started."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from ecommerce_pipeline.settings import load_settings
+
+pytestmark = pytest.mark.integration
+
+STACK = Path(__file__).resolve().parents[2] / "nifi" / "stack"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def stack(tmp_path):
+    """Runs nifi/stack with its own state, .env and free ports; stops what it started."""
+    env = {
+        **os.environ,
+        "ECOMMERCE_PIPELINE_STATE": str(tmp_path / "state"),
+        "ECOMMERCE_PIPELINE_ENV_FILE": str(tmp_path / ".env"),
+        "MINIO_API_PORT": str(free_port()),
+        "MINIO_CONSOLE_PORT": str(free_port()),
+    }
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(STACK), *args], capture_output=True, text=True, env=env)
+
+    run.env = env
+    run.env_file = tmp_path / ".env"
+    yield run
+    run("down")
+
+
+def test_up_writes_a_private_env_with_random_secrets_and_a_fernet_key(stack):
+    assert stack("up", "minio").returncode == 0
+    settings = load_settings(stack.env_file)
+    assert oct(stack.env_file.stat().st_mode & 0o777) == "0o600"
+    Fernet(settings["FERNET_KEYS"])
+    assert "change-me" not in settings["MINIO_ROOT_PASSWORD"] and len(settings["MINIO_ROOT_PASSWORD"]) >= 24
+    assert settings["NIFI_PASSWORD"] != settings["MINIO_ROOT_PASSWORD"]
+
+
+def test_up_is_idempotent_status_reports_and_down_stops(stack):
+    assert stack("up", "minio").returncode == 0
+    health = f"http://127.0.0.1:{stack.env['MINIO_API_PORT']}/minio/health/live"
+    assert urllib.request.urlopen(health, timeout=5).status == 200
+    started = time.monotonic()
+    again = stack("up", "minio")
+    assert again.returncode == 0 and "already running" in again.stdout
+    assert time.monotonic() - started < 15
+    assert "minio: running, healthy" in stack("status").stdout
+    assert stack("down").returncode == 0
+    assert "minio: stopped" in stack("status").stdout
+    with pytest.raises(OSError):
+        urllib.request.urlopen(health, timeout=2)
+
+
+def test_an_existing_env_is_never_overwritten(stack):
+    stack.env_file.write_text((STACK.parents[1] / ".env.example").read_text().replace("change-me", "kept-value"))
+    before = stack.env_file.read_text()
+    stack("up", "minio")
+    assert stack.env_file.read_text() == before
+
+
+def test_a_busy_port_is_named_with_the_variable_to_change(stack):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", int(stack.env["MINIO_API_PORT"])))
+        blocker.listen()
+        result = stack("up", "minio")
+    assert result.returncode == 1
+    assert f"port {stack.env['MINIO_API_PORT']} is already in use" in result.stderr
+    assert "MINIO_API_PORT" in result.stderr and "Traceback" not in result.stderr
