@@ -42,7 +42,8 @@ DEMO_FIELDS = 18  # the export's 17 columns plus the demo's gift_won
 NIFI_BLOCKED = "blocked — NiFi 2 artifacts not served by this machine's Maven registry"
 APPROACHES = {
     "a": "original demo (9 chained processes)",
-    "b": "ingest_file → MinIO",
+    "b": "ingest_file → MinIO, 1 process",
+    "b2": "ingest_file → MinIO, 2 worker processes",
     "c": "DuckDB CSV → Parquet",
     "d1": "Fernet.encrypt per value",
     "d2": "BatchEncryptor per column",
@@ -154,7 +155,7 @@ def run_worker(kind: str, path: Path, **options: str) -> dict:
     return run
 
 
-def run_ingest(path: Path) -> dict:
+def run_ingest(path: Path, workers: int) -> dict:
     """Approach b into a bucket of its own, which is emptied and deleted afterwards.
 
     `nifi/stack up minio` first: it reuses a running MinIO and restarts one that
@@ -165,7 +166,7 @@ def run_ingest(path: Path) -> dict:
     bucket = f"bench-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket)
     try:
-        run = run_worker("ingest", path, bucket=bucket)
+        run = run_worker("ingest", path, bucket=bucket, workers=str(workers))
         listed = [item for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket) for item in page.get("Contents", [])]
         run["objects_in_bucket"] = len(listed)
         run["bytes_in_bucket"] = sum(item["Size"] for item in listed)
@@ -196,20 +197,20 @@ def worker(argv: list[str]) -> None:
     parser.add_argument("input", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--bucket")
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     result = {"ingest": _work_ingest, "duckdb": _work_duckdb}.get(args.kind, _work_encrypt)(args)
     args.out.write_text(json.dumps(result))
 
 
 def _work_ingest(args) -> dict:
-    from ecommerce_pipeline.encryption import parse_keys
     from ecommerce_pipeline.ingest import ingest_file
     from ecommerce_pipeline.settings import load_settings, require
 
     s3 = dataclasses.replace(_s3(), bucket=args.bucket)
-    keys = parse_keys(require(load_settings(REPO / ".env"), "FERNET_KEYS"), "FERNET_KEYS")
+    keys = require(load_settings(REPO / ".env"), "FERNET_KEYS")
     start = time.perf_counter()
-    report = ingest_file(args.input, s3, keys)
+    report = ingest_file(args.input, s3, keys, workers=args.workers)
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,
@@ -337,7 +338,8 @@ def render(results: dict, env: dict) -> str:
     out.append(f"| e NiFi flow | — | — | — | {NIFI_BLOCKED} | — | — | — | — |")
 
     out += ["", "Speed ratios (rows/s of one over the other, same input):", "",
-            "| rows | b/a | c/b | d batch/per-value | e/a | e/b | e/c |", "|---:|---:|---:|---:|---|---|---|"]
+            "| rows | b/a | b2/a | b2/b | c/b | d batch/per-value | e/a | e/b | e/c |",
+            "|---:|---:|---:|---:|---:|---:|---|---|---|"]
     for size in sizes:
         approaches = results["sizes"][str(size)]["approaches"]
         seconds = {key: value["median"]["seconds"] for key, value in approaches.items()}
@@ -345,7 +347,8 @@ def render(results: dict, env: dict) -> str:
         def ratio(slow: str, fast: str) -> str:
             return f"{seconds[slow] / seconds[fast]:,.1f}×" if slow in seconds and fast in seconds else "—"
 
-        out.append(f"| {size:,} | {ratio('a', 'b')} | {ratio('b', 'c')} | {ratio('d1', 'd2')} | blocked | blocked | blocked |")
+        out.append(f"| {size:,} | {ratio('a', 'b')} | {ratio('a', 'b2')} | {ratio('b', 'b2')} | {ratio('b', 'c')} | "
+                   f"{ratio('d1', 'd2')} | blocked | blocked | blocked |")
 
     encryption = [(size, results["sizes"][str(size)]["approaches"]) for size in sizes]
     encryption = [(size, entry["d1"], entry["d2"]) for size, entry in encryption if "d1" in entry and "d2" in entry]
@@ -416,7 +419,8 @@ def main() -> None:
         order_ids = input_order_ids(path) if "a" in args.approaches else None
         plan = {
             "a": lambda: run_demo(path, order_ids),
-            "b": lambda: run_ingest(path),
+            "b": lambda: run_ingest(path, workers=1),
+            "b2": lambda: run_ingest(path, workers=2),
             "c": lambda: run_worker("duckdb", path),
             "d1": lambda: run_worker("encrypt-per-value", path),
             "d2": lambda: run_worker("encrypt-batch", path),

@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("sources", metavar="CSV", nargs="+", type=Path)
     ingest.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows cleaned per chunk")
+    ingest.add_argument("--workers", type=int, help="processes sharing the chunks (default: one per core)")
     ingest.set_defaults(run=_ingest)
 
     decrypt = commands.add_parser(
@@ -104,10 +105,11 @@ def _keygen(args) -> None:
 
 def _ingest(args) -> None:
     settings = load_settings(args.env_file)
-    keys = parse_keys(require(settings, KEYS_VARIABLE), KEYS_VARIABLE)
+    keys = require(settings, KEYS_VARIABLE)
+    parse_keys(keys, KEYS_VARIABLE)
     s3 = S3Settings.from_settings(settings)
     for source in args.sources:
-        report = ingest_file(source, s3, keys, chunk_rows=args.chunk_rows)
+        report = ingest_file(source, s3, keys, chunk_rows=args.chunk_rows, workers=args.workers)
         print(
             f"{source}: {report.rows_in} rows in, {report.rows_clean} in segments, "
             f"{report.rows_quarantined} quarantined, {len(report.rejected_chunks)} chunks rejected"

@@ -1,21 +1,30 @@
 """Command-line ingestion: one CSV export into encrypted, segmented Parquet objects in S3.
 
 The same steps as the NiFi flow, on the same core: chunks of whole records (SplitRecord),
-cleaning (CleanEcommerceCsv), the segment SQL (QueryRecord), the encryption policy
+cleaning (CleanEcommerceCsv), the routing SQL (QueryRecord), the encryption policy
 (EncryptColumns), snappy Parquet (ConvertRecord) and the output contract's object keys
 (PutS3Object). Every input row ends in a segment or in quarantine, and both are encrypted.
+
+Chunks are independent, so a file of several chunks is spread over worker processes (one
+per core by default): encryption is CPU-bound Python and would otherwise use one core.
 """
 
 import datetime as dt
+import multiprocessing
+import os
 import uuid
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import pyarrow as pa
 
 from .chunking import iter_record_chunks
 from .cleaning import InvalidCsv, clean_frame, read_raw_csv, routable_frame
-from .encryption import KeyRing, encrypt_table, parse_keys
+from .encryption import encrypt_table, parse_keys
 from .flowfile_content import parquet_bytes
 from .parquet_io import s3_errors
 from .segments import QUARANTINE, split_segments
@@ -39,54 +48,120 @@ class IngestReport:
         """Rows counted in are all in a segment or in quarantine (rejected chunks aside)."""
         return self.rows_in == self.rows_clean + self.rows_quarantined
 
+    def add(self, chunk: "ChunkReport") -> None:
+        self.rows_in += chunk.rows_in
+        self.rows_clean += chunk.rows_clean
+        self.rows_quarantined += chunk.rows_quarantined
+        self.rejected_chunks += [chunk.rejected_reason] if chunk.rejected_reason else []
+        self.objects += chunk.objects
+
+
+@dataclass
+class ChunkReport:
+    rows_in: int = 0
+    rows_clean: int = 0
+    rows_quarantined: int = 0
+    rejected_reason: str | None = None
+    objects: list[str] = field(default_factory=list)
+
 
 def object_key(prefix: str, ingest_date: dt.date, source_stem: str, unique_id: str, suffix: str = ".parquet") -> str:
     """`<prefix>/ingest_date=YYYY-MM-DD/<stem>-<id><suffix>`: never another file's key."""
     return f"{prefix}/ingest_date={ingest_date.isoformat()}/{source_stem}-{unique_id}{suffix}"
 
 
+class ChunkIngester:
+    """Cleans, routes, encrypts and uploads one chunk; one per process (it holds a client)."""
+
+    def __init__(self, s3: S3Settings, keys: str, source_stem: str, ingest_date: dt.date):
+        self.s3, self.source_stem, self.ingest_date = s3, source_stem, ingest_date
+        self.keyring = parse_keys(keys)
+        self.client = s3.client()
+
+    def __call__(self, chunk: bytes) -> ChunkReport:
+        report = ChunkReport()
+        chunk_id = uuid.uuid4().hex
+        try:
+            raw = read_raw_csv(chunk)
+        except InvalidCsv as error:
+            report.rejected_reason = str(error)
+            self._put(
+                report,
+                object_key(QUARANTINE_PREFIX, self.ingest_date, self.source_stem, chunk_id, ".csv.fernet"),
+                self.keyring.fernet.encrypt(chunk),
+                {"reason": report.rejected_reason.encode("ascii", "backslashreplace").decode()},
+            )
+            return report
+        result = clean_frame(raw)
+        report.rows_in, report.rows_clean, report.rows_quarantined = len(raw), len(result.clean), len(result.quarantine)
+        routable = pa.Table.from_pandas(routable_frame(result), preserve_index=False)
+        for route, table in split_segments(routable).items():
+            if table.num_rows:
+                prefix = QUARANTINE_PREFIX if route == QUARANTINE else route
+                body = parquet_bytes(encrypt_table(table, route, self.keyring))
+                self._put(report, object_key(prefix, self.ingest_date, self.source_stem, chunk_id), body)
+        return report
+
+    def _put(self, report: ChunkReport, key: str, body: bytes, metadata: dict[str, str] | None = None) -> None:
+        with s3_errors(f"s3://{self.s3.bucket}/{key}"):
+            self.client.put_object(Bucket=self.s3.bucket, Key=key, Body=body, Metadata=metadata or {})
+        report.objects.append(key)
+
+
+_worker_ingester: ChunkIngester | None = None
+
+
+def _start_worker(*ingester_args) -> None:
+    global _worker_ingester
+    _worker_ingester = ChunkIngester(*ingester_args)
+
+
+def _ingest_in_worker(chunk: bytes) -> ChunkReport:
+    return _worker_ingester(chunk)
+
+
 def ingest_file(
     path: str | Path,
     s3: S3Settings,
-    keys: KeyRing | str,
+    keys: str,
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ingest_date: dt.date | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
-    """Clean, segment, encrypt and upload one export, a bounded chunk at a time."""
+    """Clean, segment, encrypt and upload one export, a bounded chunk at a time.
+
+    `keys` is the comma-separated Fernet key list (newest first). `workers` processes
+    (default: one per core) share the chunks; at most two chunks per worker are in
+    flight, so memory stays bounded however large the file is.
+    """
     path = Path(path)
-    keyring = keys if isinstance(keys, KeyRing) else parse_keys(keys)
-    ingest_date = ingest_date or dt.datetime.now(dt.timezone.utc).date()
-    client = s3.client()
+    parse_keys(keys)  # a malformed key fails here, before anything is read or uploaded
+    ingester_args = (s3, keys, path.stem, ingest_date or dt.datetime.now(dt.timezone.utc).date())
     report = IngestReport(source=str(path))
-
-    def put(key: str, body: bytes, metadata: dict[str, str] | None = None) -> None:
-        with s3_errors(f"s3://{s3.bucket}/{key}"):
-            client.put_object(Bucket=s3.bucket, Key=key, Body=body, Metadata=metadata or {})
-        report.objects.append(key)
-
+    workers = workers or os.cpu_count() or 1
     with path.open("rb") as stream:
-        for chunk in iter_record_chunks(stream, chunk_rows):
-            chunk_id = uuid.uuid4().hex
-            try:
-                raw = read_raw_csv(chunk)
-            except InvalidCsv as error:
-                reason = str(error)
-                report.rejected_chunks.append(reason)
-                put(
-                    object_key(QUARANTINE_PREFIX, ingest_date, path.stem, chunk_id, ".csv.fernet"),
-                    keyring.fernet.encrypt(chunk),
-                    {"reason": reason.encode("ascii", "backslashreplace").decode()},
-                )
-                continue
-            result = clean_frame(raw)
-            report.rows_in += len(raw)
-            report.rows_clean += len(result.clean)
-            report.rows_quarantined += len(result.quarantine)
-            routable = pa.Table.from_pandas(routable_frame(result), preserve_index=False)
-            for route, table in split_segments(routable).items():
-                if table.num_rows:
-                    prefix = QUARANTINE_PREFIX if route == QUARANTINE else route
-                    encrypted = encrypt_table(table, route, keyring)
-                    put(object_key(prefix, ingest_date, path.stem, chunk_id), parquet_bytes(encrypted))
+        chunks = iter_record_chunks(stream, chunk_rows)
+        first = next(chunks)
+        second = next(chunks, None)
+        if second is None or workers == 1:
+            ingester = ChunkIngester(*ingester_args)
+            for chunk in chain([first], [second] if second is not None else [], chunks):
+                report.add(ingester(chunk))
+        else:
+            for chunk_report in _ingest_in_processes(chain([first, second], chunks), workers, ingester_args):
+                report.add(chunk_report)
     return report
+
+
+def _ingest_in_processes(chunks: Iterator[bytes], workers: int, ingester_args: tuple) -> Iterator[ChunkReport]:
+    """Chunk reports in input order, with no more than two chunks per worker in flight."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=ingester_args) as pool:
+        in_flight = deque()
+        for chunk in chunks:
+            in_flight.append(pool.submit(_ingest_in_worker, chunk))
+            if len(in_flight) >= 2 * workers:
+                yield in_flight.popleft().result()
+        while in_flight:
+            yield in_flight.popleft().result()

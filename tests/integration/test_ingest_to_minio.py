@@ -82,10 +82,11 @@ def gift_for(amount):
     return "Wireless Mouse" if amount < 500 else "Bluetooth Headphones" if amount <= 1200 else "Keyboard + Wireless Mouse"
 
 
-def test_25k_rows_end_in_segments_or_quarantine_encrypted_and_exact(minio, sample_export, ingested_objects):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_25k_rows_end_in_segments_or_quarantine_encrypted_and_exact(minio, sample_export, ingested_objects, workers):
     path, expected = sample_export
     key = generate_key()
-    report = ingest_file(path, minio, key, chunk_rows=10_000)
+    report = ingest_file(path, minio, key, chunk_rows=10_000, workers=workers)
     keys = ingested_objects(path.stem)
 
     assert report.rows_in == ROWS
