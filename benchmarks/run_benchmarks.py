@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 INPUTS = RESULTS / "inputs"
 sys.path.insert(0, str(REPO / "benchmarks" / "original_demo"))
+sys.path.insert(0, str(REPO / "processors"))  # this checkout's core, whatever is installed
 
 import flow as demo_flow  # noqa: E402  (the demo's stage list, beside its scripts)
 
