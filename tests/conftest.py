@@ -1,5 +1,7 @@
 """Fixtures for tests against the real stack (nifi/stack): a missing server fails, never skips."""
 
+import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -10,14 +12,20 @@ import pytest
 from ecommerce_pipeline.settings import S3Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+STACK = REPO / "nifi" / "stack"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
 def minio() -> S3Settings:
     """MinIO from `nifi/stack up minio` (started, or reused when running), with its bucket."""
     result = subprocess.run(
-        [sys.executable, str(REPO / "nifi" / "stack"), "up", "minio"], capture_output=True, text=True, cwd=REPO
+        [sys.executable, str(STACK), "up", "minio"], capture_output=True, text=True, cwd=REPO
     )
     if result.returncode != 0:
         pytest.fail(f"nifi/stack up minio failed:\n{result.stdout}\n{result.stderr}")
@@ -34,3 +42,29 @@ def s3_prefix(minio: S3Settings):
     listed = client.list_objects_v2(Bucket=minio.bucket, Prefix=prefix).get("Contents", [])
     if listed:
         client.delete_objects(Bucket=minio.bucket, Delete={"Objects": [{"Key": o["Key"]} for o in listed]})
+
+
+@pytest.fixture
+def private_stack(tmp_path):
+    """nifi/stack with its own state, .env and free ports, beside the suite's; stopped after.
+
+    Call it with the stack's arguments; `.env`, `.env_file` and `.s3()` describe it.
+    """
+    env = {
+        **os.environ,
+        "ECOMMERCE_PIPELINE_STATE": str(tmp_path / "state"),
+        "ECOMMERCE_PIPELINE_ENV_FILE": str(tmp_path / ".env"),
+        "MINIO_API_PORT": str(free_port()),
+        "MINIO_CONSOLE_PORT": str(free_port()),
+    }
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(STACK), *args], capture_output=True, text=True, env=env)
+
+    def s3() -> S3Settings:
+        settings = {**load_settings(run.env_file), **env}
+        return S3Settings.from_settings({**settings, "S3_ENDPOINT_URL": f"http://127.0.0.1:{env['MINIO_API_PORT']}"})
+
+    run.env, run.env_file, run.s3 = env, tmp_path / ".env", s3
+    yield run
+    run("down")

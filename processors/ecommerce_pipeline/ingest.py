@@ -7,12 +7,17 @@ cleaning (CleanEcommerceCsv), the routing SQL (QueryRecord), the encryption poli
 
 Chunks are independent, so a file of several chunks is spread over worker processes (one
 per core by default): encryption is CPU-bound Python and would otherwise use one core.
+
+A chunk's object keys derive from its position and content, so running `ingest` again
+after a failure (S3 down, a crash) rewrites the chunks already stored under their own
+keys and adds the rest: nothing is duplicated, and another file's data never lands on
+those keys.
 """
 
 import datetime as dt
+import hashlib
 import multiprocessing
 import os
-import uuid
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -78,9 +83,9 @@ class ChunkIngester:
         self.keyring = parse_keys(keys)
         self.client = s3.client()
 
-    def __call__(self, chunk: bytes) -> ChunkReport:
+    def __call__(self, position: int, chunk: bytes) -> ChunkReport:
         report = ChunkReport()
-        chunk_id = uuid.uuid4().hex
+        chunk_id = hashlib.sha256(b"%d\n" % position + chunk).hexdigest()[:32]
         try:
             raw = read_raw_csv(chunk)
         except InvalidCsv as error:
@@ -116,8 +121,8 @@ def _start_worker(*ingester_args) -> None:
     _worker_ingester = ChunkIngester(*ingester_args)
 
 
-def _ingest_in_worker(chunk: bytes) -> ChunkReport:
-    return _worker_ingester(chunk)
+def _ingest_in_worker(position: int, chunk: bytes) -> ChunkReport:
+    return _worker_ingester(position, chunk)
 
 
 def ingest_file(
@@ -146,8 +151,8 @@ def ingest_file(
         second = next(chunks, None)
         if second is None or workers == 1:
             ingester = ChunkIngester(*ingester_args)
-            for chunk in chain([first], [second] if second is not None else [], chunks):
-                report.add(ingester(chunk))
+            for position, chunk in enumerate(chain([first], [second] if second is not None else [], chunks)):
+                report.add(ingester(position, chunk))
         else:
             for chunk_report in _ingest_in_processes(chain([first, second], chunks), workers, ingester_args):
                 report.add(chunk_report)
@@ -159,8 +164,8 @@ def _ingest_in_processes(chunks: Iterator[bytes], workers: int, ingester_args: t
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=ingester_args) as pool:
         in_flight = deque()
-        for chunk in chunks:
-            in_flight.append(pool.submit(_ingest_in_worker, chunk))
+        for position, chunk in enumerate(chunks):
+            in_flight.append(pool.submit(_ingest_in_worker, position, chunk))
             if len(in_flight) >= 2 * workers:
                 yield in_flight.popleft().result()
         while in_flight:

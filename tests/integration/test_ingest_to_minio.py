@@ -7,6 +7,7 @@ check the output contract a query engine and a key holder rely on.
 import io
 import re
 import uuid
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -174,11 +175,24 @@ def test_malformed_exports_are_quarantined_encrypted_with_a_reason(minio, tmp_pa
         Fernet(generate_key()).decrypt(body)
 
 
-def test_ingesting_a_file_again_never_overwrites_an_object(minio, tmp_path, ingested_objects):
+def test_ingesting_a_file_again_rewrites_its_own_objects_and_adds_none(minio, tmp_path, ingested_objects):
     path = tmp_path / f"again-{uuid.uuid4().hex[:8]}.csv"
-    write_sample_csv(path, rows=50, seed=4)
+    write_sample_csv(path, rows=300, seed=4)
     key = generate_key()
-    first = ingest_file(path, minio, key)
-    second = ingest_file(path, minio, key)
+    first = ingest_file(path, minio, key, chunk_rows=100, workers=1)
+    second = ingest_file(path, minio, key, chunk_rows=100, workers=1)
+    assert len(first.objects) == 9 and sorted(first.objects) == sorted(second.objects)
+    assert sorted(ingested_objects(path.stem)) == sorted(first.objects)
+
+
+def test_another_file_of_the_same_name_never_lands_on_its_keys(minio, tmp_path, ingested_objects):
+    name = f"same-name-{uuid.uuid4().hex[:8]}.csv"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    write_sample_csv(tmp_path / "a" / name, rows=50, seed=1)
+    write_sample_csv(tmp_path / "b" / name, rows=50, seed=2)
+    key = generate_key()
+    first = ingest_file(tmp_path / "a" / name, minio, key)
+    second = ingest_file(tmp_path / "b" / name, minio, key)
     assert not set(first.objects) & set(second.objects)
-    assert sorted(ingested_objects(path.stem)) == sorted(first.objects + second.objects)
+    assert len(ingested_objects(Path(name).stem)) == len(first.objects) + len(second.objects)

@@ -1,47 +1,22 @@
 """nifi/stack on its own state, .env and ports: a second MinIO beside the suite's, really started."""
 
-import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
 from ecommerce_pipeline.settings import load_settings
 
+from conftest import STACK
+
 pytestmark = pytest.mark.integration
-
-STACK = Path(__file__).resolve().parents[2] / "nifi" / "stack"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
-def stack(tmp_path):
-    """Runs nifi/stack with its own state, .env and free ports; stops what it started."""
-    env = {
-        **os.environ,
-        "ECOMMERCE_PIPELINE_STATE": str(tmp_path / "state"),
-        "ECOMMERCE_PIPELINE_ENV_FILE": str(tmp_path / ".env"),
-        "MINIO_API_PORT": str(free_port()),
-        "MINIO_CONSOLE_PORT": str(free_port()),
-    }
-
-    def run(*args):
-        return subprocess.run([sys.executable, str(STACK), *args], capture_output=True, text=True, env=env)
-
-    run.env = env
-    run.env_file = tmp_path / ".env"
-    yield run
-    run("down")
+def stack(private_stack):
+    return private_stack
 
 
 def test_up_writes_a_private_env_with_random_secrets_and_a_fernet_key(stack):
