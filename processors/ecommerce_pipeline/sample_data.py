@@ -202,7 +202,7 @@ def iter_sample_rows(rows: int, seed: int = 42, bad_row_fraction: float = 0.0) -
     rng = random.Random(seed + 1)
     status_values, status_weights = _weighted(DELIVERY_STATUS_SPELLINGS)
     vip_spellings = {flag: _weighted(spellings) for flag, spellings in VIP_SPELLINGS.items()}
-    customers, product_ids, cards = pools.customers, pools.product_ids, pools.cards
+    customers, product_ids = pools.customers, pools.product_ids
     dashed_dates, slashed_dates = pools.dashed_dates, pools.slashed_dates
     choice, choices, random_float = rng.choice, rng.choices, rng.random
 
