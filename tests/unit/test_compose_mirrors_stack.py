@@ -10,7 +10,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-STACK = (REPO / "nifi" / "stack").read_text()
+PROVISIONING = REPO / "nifi" / "provisioning"
 ENV_EXAMPLE = dict(
     line.split("=", 1) for line in (REPO / ".env.example").read_text().splitlines() if line and not line.startswith("#")
 )
@@ -35,7 +35,10 @@ def test_compose_file_is_valid_against_the_compose_specification():
 
 
 def stack_constant(name: str) -> str:
-    return re.search(rf'^{name} = "([^"]+)"', STACK, flags=re.MULTILINE).group(1)
+    """A version constant of the native stack, read from the provisioning module that defines it."""
+    found = [re.search(rf'^{name} = "([^"]+)"', module.read_text(), flags=re.MULTILINE)
+             for module in PROVISIONING.glob("*.py")]
+    return next(match.group(1) for match in found if match)
 
 
 def test_same_nifi_version():

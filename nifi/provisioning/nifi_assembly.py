@@ -1,0 +1,54 @@
+"""The NiFi home, assembled by Maven from nifi/assembly and cached by version and inputs.
+
+The cache key is a hash of every file the assembly reads (its POMs, the login provider's
+sources), so changing any of them builds a new home, and an unchanged checkout reuses it.
+"""
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+from .paths import CACHE, REPO
+from .processes import StackError, run_step
+
+NIFI_VERSION = "2.3.0"
+ASSEMBLY_INPUTS = (REPO / "nifi" / "assembly", REPO / "nifi" / "login-provider", REPO / "nifi" / "login-provider-nar")
+COMPLETE_MARKER = ".assembled"
+# Maven's own progress lines: one per module, test results and the outcome (not every warning).
+MAVEN_PROGRESS = re.compile(r"\[INFO\] Building |Tests run:|BUILD |\[ERROR\]")
+
+
+def inputs_digest() -> str:
+    digest = hashlib.sha256()
+    for root in ASSEMBLY_INPUTS:
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and "target" not in p.relative_to(root).parts):
+            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def nifi_home() -> Path:
+    return CACHE / f"nifi-{NIFI_VERSION}-{inputs_digest()}"
+
+
+def assemble_nifi(java_home: Path) -> Path:
+    """A complete NiFi home: built once by Maven, then reused while the inputs are unchanged."""
+    home = nifi_home()
+    if (home / COMPLETE_MARKER).exists():
+        return home
+    if not shutil.which("mvn"):
+        raise StackError("NiFi is assembled with Maven, and `mvn` is not on PATH (apt-get install maven)")
+    shutil.rmtree(home, ignore_errors=True)
+    code, output = run_step(
+        f"assembling NiFi {NIFI_VERSION} with Maven into {home} (first time only: downloads, NAR packaging)",
+        ["mvn", "-B", "-ntp", "-f", str(REPO / "nifi" / "assembly" / "pom.xml"), f"-Dnifi.home={home}",
+         "package"],
+        {"JAVA_HOME": str(java_home)},
+        shows=MAVEN_PROGRESS.search,
+    )
+    if code != 0:
+        missing = sorted(set(re.findall(r"(?:Could not find artifact|Failure to find) (\S+)", output)))
+        detail = "\n  ".join(missing) if missing else output[-3000:]
+        raise StackError(f"NiFi {NIFI_VERSION} could not be assembled; Maven reported:\n  {detail}")
+    (home / COMPLETE_MARKER).write_text(NIFI_VERSION)
+    return home

@@ -1,0 +1,141 @@
+"""Starting, watching and stopping the stack's background services, and long steps with progress."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .paths import STATE
+
+
+class StackError(RuntimeError):
+    """A failure the user can act on; printed as one clear message, no traceback."""
+
+
+def say(message: str) -> None:
+    print(f"[stack] {message}", flush=True)
+
+
+def pid_file(service: str) -> Path:
+    return STATE / f"{service}.pid"
+
+
+def log_file(service: str) -> Path:
+    return STATE / "logs" / f"{service}.log"
+
+
+def running_pid(service: str) -> int | None:
+    try:
+        pid = int(pid_file(service).read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def check_ports_free(service: str, ports: dict[str, int]) -> None:
+    for variable, port in ports.items():
+        if port_open(port):
+            raise StackError(
+                f"{service}: port {port} is already in use by another program; "
+                f"stop it or choose another port with {variable} in .env"
+            )
+
+
+def spawn(service: str, command: list[str], env: dict[str, str], cwd: Path | None = None) -> int:
+    """Starts a service in its own session (so `stop` ends its children too), logging to logs/."""
+    log_file(service).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file(service), "ab") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, **env}, cwd=cwd, start_new_session=True,
+        )
+    pid_file(service).write_text(str(process.pid))
+    return process.pid
+
+
+def stop(service: str, grace_seconds: float = 60) -> None:
+    """SIGTERM to the service's process group, SIGKILL only if it outlives the grace period."""
+    pid = running_pid(service)
+    if pid is None:
+        say(f"{service}: not running")
+        pid_file(service).unlink(missing_ok=True)
+        return
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline and _group_alive(pid):
+        time.sleep(0.2)
+    if _group_alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+    pid_file(service).unlink(missing_ok=True)
+    say(f"{service}: stopped")
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any live (non-zombie) process is left in the group: the JVM or its Python children."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    if not path.exists():
+        return "(no log yet)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_until(service: str, healthy, timeout: float, log: Path | None = None, progress_every: float = 0) -> None:
+    """Polls `healthy()` until it answers true; fails with the log's tail if the service dies or hangs."""
+    log = log or log_file(service)
+    started = time.monotonic()
+    next_progress = started + progress_every
+    while time.monotonic() - started < timeout:
+        if healthy():
+            return
+        if running_pid(service) is None:
+            raise StackError(f"{service} exited while starting; its log ends with:\n{tail(log)}")
+        if progress_every and time.monotonic() >= next_progress:
+            say(f"{service}: still starting ({time.monotonic() - started:.0f}s)")
+            next_progress += progress_every
+        time.sleep(1)
+    raise StackError(f"{service} did not become healthy within {timeout:.0f}s; its log ends with:\n{tail(log)}")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def run_step(description: str, command: list[str], env: dict[str, str] | None = None,
+             shows=lambda line: True) -> tuple[int, str]:
+    """Runs a long download or build, echoing the lines `shows` picks as progress; returns (exit code, output)."""
+    say(description)
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, **(env or {})})
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if shows(line):
+            print(f"[stack]   {line.rstrip()}", flush=True)
+    code = process.wait()
+    say(f"  took {time.monotonic() - started:.0f}s")
+    return code, "".join(lines)

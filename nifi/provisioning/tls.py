@@ -1,0 +1,95 @@
+"""NiFi's TLS material, made once: a local CA, a server certificate for localhost, PKCS12 stores.
+
+The CA certificate is exported as PEM (paths.NIFI_CA_CERT) so curl (--cacert), nipyapi,
+browsers and the tests verify NiFi's certificate instead of switching verification off.
+"""
+
+import datetime as dt
+import ipaddress
+import json
+import secrets
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+VALID_DAYS = 825
+
+
+@dataclass(frozen=True)
+class TlsStores:
+    keystore: Path
+    truststore: Path
+    password: str
+    ca_cert: Path
+
+
+def ensure_tls(directory: Path, ca_cert: Path, java_home: Path) -> TlsStores:
+    """The stores in `directory`, generated on first use and kept afterwards."""
+    secrets_file = directory / "stores.json"
+    stores = TlsStores(directory / "keystore.p12", directory / "truststore.p12", "", ca_cert)
+    if secrets_file.exists() and stores.keystore.exists() and stores.truststore.exists() and ca_cert.exists():
+        return TlsStores(**{**stores.__dict__, "password": json.loads(secrets_file.read_text())["password"]})
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    password = secrets.token_urlsafe(24)
+    ca_key, ca = _certificate_authority()
+    server_key, server = _server_certificate(ca_key, ca)
+    ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    stores.keystore.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"nifi-key", server_key, server, [ca], serialization.BestAvailableEncryption(password.encode())))
+    stores.truststore.unlink(missing_ok=True)
+    _import_trusted_certificate(java_home, ca_cert, stores.truststore, password)
+    secrets_file.write_text(json.dumps({"password": password}))
+    for path in (secrets_file, stores.keystore, stores.truststore):
+        path.chmod(0o600)
+    return TlsStores(**{**stores.__dict__, "password": password})
+
+
+def _certificate_authority():
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ecommerce-pipeline local CA")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=VALID_DAYS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _server_certificate(ca_key, ca: x509.Certificate):
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=VALID_DAYS))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _import_trusted_certificate(java_home: Path, ca_cert: Path, truststore: Path, password: str) -> None:
+    """keytool marks the CA as a trusted entry, which Java's PKCS12 reader requires of a truststore."""
+    subprocess.run(
+        [str(java_home / "bin" / "keytool"), "-importcert", "-noprompt", "-alias", "ecommerce-pipeline-ca",
+         "-file", str(ca_cert), "-keystore", str(truststore), "-storetype", "PKCS12", "-storepass:env", "STOREPASS"],
+        check=True, capture_output=True, env={"STOREPASS": password},
+    )
