@@ -195,6 +195,15 @@ def parse_keys(text: str, source: str = "Fernet keys") -> KeyRing:
     return KeyRing([part.strip() for part in text.split(",")], source)
 
 
+def key_list_problem(text: str | None, source: str = "Fernet keys") -> str | None:
+    """Why `text` is not a usable key list, or None: one check for every processor's validation."""
+    try:
+        parse_keys(text or "", source)
+    except InvalidKeyList as error:
+        return str(error)
+    return None
+
+
 def _keyring(keys: KeyRing | str) -> KeyRing:
     return keys if isinstance(keys, KeyRing) else parse_keys(keys)
 

@@ -1,9 +1,10 @@
 """Command-line ingestion: one CSV export into encrypted, segmented Parquet objects in S3.
 
 The same steps as the NiFi flow, on the same core: chunks of whole records (SplitRecord),
-cleaning (CleanEcommerceCsv), the routing SQL (QueryRecord), the encryption policy
-(EncryptColumns), snappy Parquet (ConvertRecord) and the output contract's object keys
-(PutS3Object). Every input row ends in a segment or in quarantine, and both are encrypted.
+cleaning (CleanEcommerceCsv), the routing SQL (QueryRecord), the segments' column types,
+the encryption policy and snappy Parquet (EncryptColumns), whole rejected chunks as one
+Fernet token (EncryptWholeContent) and the output contract's object keys (UploadToS3).
+Every input row ends in a segment or in quarantine, and both are encrypted.
 
 Chunks are independent, so a file of several chunks is spread over worker processes (one
 per core by default): encryption is CPU-bound Python and would otherwise use one core.
@@ -15,7 +16,6 @@ those keys.
 """
 
 import datetime as dt
-import hashlib
 import multiprocessing
 import os
 from collections import deque
@@ -30,12 +30,13 @@ import pyarrow as pa
 from .chunking import iter_record_chunks
 from .cleaning import InvalidCsv, clean_frame, read_raw_csv, routable_frame
 from .encryption import encrypt_table, parse_keys
-from .flowfile_content import parquet_bytes
-from .parquet_io import s3_errors
+from .flowfile_content import encrypt_whole_content, parquet_bytes
+from .object_keys import QUARANTINE_PREFIX, chunk_id, object_key
+from .object_store import put_object
+from .segment_types import apply_segment_types
 from .segments import QUARANTINE, split_segments
 from .settings import S3Settings
 
-QUARANTINE_PREFIX = "_quarantine"
 DEFAULT_CHUNK_ROWS = 100_000
 
 
@@ -70,11 +71,6 @@ class ChunkReport:
     objects: list[str] = field(default_factory=list)
 
 
-def object_key(prefix: str, ingest_date: dt.date, source_stem: str, unique_id: str, suffix: str = ".parquet") -> str:
-    """`<prefix>/ingest_date=YYYY-MM-DD/<stem>-<id><suffix>`: never another file's key."""
-    return f"{prefix}/ingest_date={ingest_date.isoformat()}/{source_stem}-{unique_id}{suffix}"
-
-
 class ChunkIngester:
     """Cleans, routes, encrypts and uploads one chunk; one per process (it holds a client)."""
 
@@ -85,16 +81,16 @@ class ChunkIngester:
 
     def __call__(self, position: int, chunk: bytes) -> ChunkReport:
         report = ChunkReport()
-        chunk_id = hashlib.sha256(b"%d\n" % position + chunk).hexdigest()[:32]
+        unique_id = chunk_id(position, chunk)
         try:
             raw = read_raw_csv(chunk)
         except InvalidCsv as error:
             report.rejected_reason = str(error)
             self._put(
                 report,
-                object_key(QUARANTINE_PREFIX, self.ingest_date, self.source_stem, chunk_id, ".csv.fernet"),
-                self.keyring.fernet.encrypt(chunk),
-                {"reason": report.rejected_reason.encode("ascii", "backslashreplace").decode()},
+                object_key(QUARANTINE_PREFIX, self.ingest_date, self.source_stem, unique_id, ".csv.fernet"),
+                encrypt_whole_content(chunk, self.keyring),
+                reason=report.rejected_reason,
             )
             return report
         result = clean_frame(raw)
@@ -103,13 +99,12 @@ class ChunkIngester:
         for route, table in split_segments(routable).items():
             if table.num_rows:
                 prefix = QUARANTINE_PREFIX if route == QUARANTINE else route
-                body = parquet_bytes(encrypt_table(table, route, self.keyring))
-                self._put(report, object_key(prefix, self.ingest_date, self.source_stem, chunk_id), body)
+                body = parquet_bytes(encrypt_table(apply_segment_types(table, route), route, self.keyring))
+                self._put(report, object_key(prefix, self.ingest_date, self.source_stem, unique_id), body)
         return report
 
-    def _put(self, report: ChunkReport, key: str, body: bytes, metadata: dict[str, str] | None = None) -> None:
-        with s3_errors(f"s3://{self.s3.bucket}/{key}"):
-            self.client.put_object(Bucket=self.s3.bucket, Key=key, Body=body, Metadata=metadata or {})
+    def _put(self, report: ChunkReport, key: str, body: bytes, reason: str | None = None) -> None:
+        put_object(self.client, self.s3.bucket, key, body, reason=reason)
         report.objects.append(key)
 
 

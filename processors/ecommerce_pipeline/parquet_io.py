@@ -5,19 +5,14 @@ and credentials from the settings), read and written whole: lake files are one
 NiFi batch each, small enough to hold in memory.
 """
 
-from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from botocore.exceptions import BotoCoreError, ClientError
 
 from .flowfile_content import parquet_bytes
+from .object_store import StorageError, s3_errors
 from .settings import S3Settings, load_settings
-
-
-class StorageError(RuntimeError):
-    """Reading or writing Parquet failed for a reason other than a missing file."""
 
 
 def is_s3_uri(location: str) -> bool:
@@ -61,17 +56,3 @@ def write_parquet(table: pa.Table, location: str, settings: dict[str, str] | Non
 
 def _client(settings: dict[str, str] | None):
     return S3Settings.from_settings(settings if settings is not None else load_settings()).client()
-
-
-@contextmanager
-def s3_errors(location: str):
-    """Turns boto3's errors into one-line errors that name the object."""
-    try:
-        yield
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in {"NoSuchKey", "NoSuchBucket", "404"}:
-            raise FileNotFoundError(f"{location} does not exist ({code})") from None
-        raise StorageError(f"{location}: S3 refused the request ({code or error})") from None
-    except BotoCoreError as error:
-        raise StorageError(f"{location}: cannot reach S3 ({error})") from None

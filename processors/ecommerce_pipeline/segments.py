@@ -11,10 +11,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from .segment_types import QUARANTINE
+
 SEGMENT_SQL_DIR = Path(__file__).resolve().parents[2] / "flows" / "segments"
-
-
-QUARANTINE = "quarantine"
 
 
 def segment_queries(sql_dir: Path = SEGMENT_SQL_DIR) -> dict[str, str]:

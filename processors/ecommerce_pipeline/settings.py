@@ -46,14 +46,6 @@ class S3Settings:
 
     def client(self):
         """A boto3 S3 client with path-style addressing, as MinIO expects."""
-        import boto3
-        from botocore.config import Config
+        from .object_store import s3_client
 
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key,
-            region_name="us-east-1",
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
-        )
+        return s3_client(self.endpoint_url, self.access_key, self.secret_key)

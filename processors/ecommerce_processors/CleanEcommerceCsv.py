@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ecommerce_pipeline.cleaning import InvalidCsv  # noqa: E402
 from ecommerce_pipeline.flowfile_content import clean_chunk  # noqa: E402
+from ecommerce_pipeline.object_keys import fragment_chunk_id  # noqa: E402
 
 
 class CleanEcommerceCsv(FlowFileTransform):
@@ -22,7 +23,8 @@ class CleanEcommerceCsv(FlowFileTransform):
             the quarantine_reason column (empty for clean rows), so a QueryRecord can route both; their count and
             reasons are in the quarantine.row.count and quarantine.reasons attributes. Content that is not a
             readable export (empty, header only, wrong header, not UTF-8, binary, malformed CSV) goes to failure
-            with the reason in the clean.error attribute."""
+            with the reason in the clean.error attribute. Either way chunk.id identifies the chunk by its
+            fragment.index and content, so a replayed chunk is stored under the object keys it had."""
         tags = ["csv", "cleaning", "e-commerce", "pandas", "quarantine"]
         dependencies = ["pandas==3.1.1", "pyarrow==26.0.1", "cryptography==48.0.0"]
 
@@ -30,9 +32,13 @@ class CleanEcommerceCsv(FlowFileTransform):
         super().__init__()
 
     def transform(self, context, flowfile):
+        content = flowfile.getContentsAsBytes()
+        chunk = {"chunk.id": fragment_chunk_id(flowfile.getAttribute("fragment.index"), content)}
         try:
-            cleaned = clean_chunk(flowfile.getContentsAsBytes())
+            cleaned = clean_chunk(content)
         except InvalidCsv as error:
             self.logger.warn(f"{flowfile.getAttribute('filename')}: {error}")
-            return FlowFileTransformResult(relationship="failure", attributes={"clean.error": str(error)})
-        return FlowFileTransformResult(relationship="success", attributes=cleaned.attributes(), contents=cleaned.content)
+            return FlowFileTransformResult(relationship="failure", attributes={"clean.error": str(error), **chunk})
+        return FlowFileTransformResult(
+            relationship="success", attributes={**cleaned.attributes(), **chunk}, contents=cleaned.content
+        )

@@ -7,8 +7,8 @@ from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, Stan
 # NiFi loads this module by file path: make the shared core beside this package importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ecommerce_pipeline.encryption import InvalidKeyList, MissingPolicyColumns, parse_keys  # noqa: E402
-from ecommerce_pipeline.flowfile_content import encrypt_content  # noqa: E402
+from ecommerce_pipeline.encryption import MissingPolicyColumns, key_list_problem, parse_keys  # noqa: E402
+from ecommerce_pipeline.flowfile_content import OUTPUT_MIME_TYPES, encrypt_content  # noqa: E402
 from ecommerce_pipeline.policy import PolicyError, load_policy  # noqa: E402
 
 
@@ -19,8 +19,10 @@ class EncryptColumns(FlowFileTransform):
     class ProcessorDetails:
         version = "0.1.0"
         description = """Encrypts the columns that the encryption policy names for a segment with Fernet, a whole
-            column at a time. Records may be CSV (every value read as text) or Parquet, and leave in the same
-            format with every other column untouched; nulls stay null. Tokens are standard Fernet tokens that
+            column at a time. Records may be CSV (every value read as text) or Parquet. With Output Format Parquet
+            they leave as one snappy Parquet file with the segment's column types (order_date a date,
+            total_purchase_value a double, from the text QueryRecord hands on; quarantine rows stay text); with
+            CSV, as CSV with every other column untouched. Nulls stay null. Tokens are standard Fernet tokens that
             cryptography's Fernet decrypts with the key. Keys are a comma-separated list, newest first: the first
             encrypts, so keys can be rotated while older data still decrypts."""
         tags = ["encryption", "fernet", "pii", "columns", "csv", "parquet"]
@@ -47,22 +49,30 @@ class EncryptColumns(FlowFileTransform):
         required=False,
         validators=[StandardValidators.FILE_EXISTS_VALIDATOR],
     )
-    properties = [FERNET_KEYS, SEGMENT, POLICY_FILE]
+    OUTPUT_FORMAT = PropertyDescriptor(
+        name="Output Format",
+        description="Parquet: one snappy Parquet file with the segment's column types, as the lake stores it. "
+        "CSV: CSV with only the policy's columns changed.",
+        required=True,
+        allowable_values=["Parquet", "CSV"],
+        default_value="Parquet",
+    )
+    properties = [FERNET_KEYS, SEGMENT, OUTPUT_FORMAT, POLICY_FILE]
 
     def __init__(self, **kwargs):
         super().__init__()
         self.keys = None
         self.policy = None
+        self.output_format = None
 
     def getPropertyDescriptors(self):
         return self.properties
 
     def customValidate(self, context):
         results = []
-        try:
-            parse_keys(context.getProperty(self.FERNET_KEYS).getValue() or "", self.FERNET_KEYS.name)
-        except InvalidKeyList as error:
-            results.append(ValidationResult(subject=self.FERNET_KEYS.name, explanation=str(error), valid=False))
+        keys_problem = key_list_problem(context.getProperty(self.FERNET_KEYS).getValue(), self.FERNET_KEYS.name)
+        if keys_problem:
+            results.append(ValidationResult(subject=self.FERNET_KEYS.name, explanation=keys_problem, valid=False))
         try:
             load_policy(context.getProperty(self.POLICY_FILE).getValue())
         except PolicyError as error:
@@ -72,16 +82,21 @@ class EncryptColumns(FlowFileTransform):
     def onScheduled(self, context):
         self.keys = parse_keys(context.getProperty(self.FERNET_KEYS).getValue(), self.FERNET_KEYS.name)
         self.policy = load_policy(context.getProperty(self.POLICY_FILE).getValue())
+        self.output_format = context.getProperty(self.OUTPUT_FORMAT).getValue().lower()
 
     def transform(self, context, flowfile):
         segment = context.getProperty(self.SEGMENT).evaluateAttributeExpressions(flowfile).getValue()
         try:
-            content = encrypt_content(flowfile.getContentsAsBytes(), segment, self.keys, self.policy)
+            content = encrypt_content(flowfile.getContentsAsBytes(), segment, self.keys, self.policy, self.output_format)
         except (PolicyError, MissingPolicyColumns, ValueError) as error:
             self.logger.warn(f"{flowfile.getAttribute('filename')}: {error}")
             return FlowFileTransformResult(relationship="failure", attributes={"encryption.error": str(error)})
         return FlowFileTransformResult(
             relationship="success",
-            attributes={"encrypted.columns": ",".join(self.policy.encrypted_columns(segment)), "encryption.segment": segment},
+            attributes={
+                "encrypted.columns": ",".join(self.policy.encrypted_columns(segment)),
+                "encryption.segment": segment,
+                "mime.type": OUTPUT_MIME_TYPES[self.output_format],
+            },
             contents=content,
         )

@@ -19,6 +19,7 @@ from ecommerce_pipeline.encryption import (
     encrypt_column,
     encrypt_table,
     generate_key,
+    key_list_problem,
     parse_keys,
     rotate_table,
 )
@@ -149,6 +150,13 @@ def test_malformed_keys_are_named_by_position_and_never_echoed(text, message):
     assert str(caught.value).startswith(f"FERNET_KEYS: {message}")
     for part in filter(None, (piece.strip() for piece in text.split(","))):
         assert part not in str(caught.value)
+
+
+def test_key_list_problem_is_the_processors_validation(key):
+    assert key_list_problem(f"{key},{GOOD}", "Fernet Keys") is None
+    assert key_list_problem(None, "Fernet Keys") == "Fernet Keys: key 1 of 1 is empty (a stray comma?)"
+    problem = key_list_problem(f"{key},{GOOD[:-2]}", "Fernet Keys")
+    assert problem.startswith("Fernet Keys: key 2 of 2 has a wrong base64 length") and GOOD[:-2] not in problem
 
 
 def test_key_objects_do_not_show_their_keys(key):

@@ -33,7 +33,7 @@ MODULES = sorted(p for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
 
 
 def test_the_flow_s_processors_are_there():
-    assert [m.stem for m in MODULES] == ["CleanEcommerceCsv", "EncryptColumns"]
+    assert [m.stem for m in MODULES] == ["CleanEcommerceCsv", "EncryptColumns", "EncryptWholeContent", "UploadToS3"]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.stem)
@@ -55,3 +55,53 @@ def test_processor_details_are_literals_nifi_can_read(module):
 def test_dependencies_are_pinned_to_the_project_s_versions(module):
     dependencies = nested(processor_class(module), "ProcessorDetails")["dependencies"]
     assert dependencies and all(PROJECT_PINS[d.split("==")[0]] == d for d in dependencies)
+
+
+def declared_properties(cls: ast.ClassDef) -> dict[str, dict[str, object]]:
+    """Each PropertyDescriptor of the class's `properties` list, in order: name -> its literal keywords."""
+    assigned = {node.targets[0].id: node.value for node in cls.body if isinstance(node, ast.Assign)}
+    if "properties" not in assigned:
+        return {}
+    declared = {}
+    for element in assigned["properties"].elts:
+        call = assigned[element.id]
+        assert isinstance(call, ast.Call) and call.func.id == "PropertyDescriptor"
+        keywords = {k.arg: ast.literal_eval(k.value) for k in call.keywords if isinstance(k.value, ast.Constant)}
+        declared[keywords["name"]] = keywords
+    return declared
+
+
+def descriptor_variables(cls: ast.ClassDef) -> list[str]:
+    return [
+        node.targets[0].id
+        for node in cls.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", None) == "PropertyDescriptor"
+    ]
+
+
+# The flow definition refers to properties by these names: renaming one breaks the deployed flow.
+EXPECTED_PROPERTIES = {
+    "CleanEcommerceCsv": [],
+    "EncryptColumns": ["Fernet Keys", "Segment", "Output Format", "Encryption Policy File"],
+    "EncryptWholeContent": ["Fernet Keys", "Reason"],
+    "UploadToS3": [
+        "Endpoint URL", "Bucket", "Object Key", "Access Key ID", "Secret Access Key", "Region", "Reason Attribute",
+    ],
+}
+SECRETS = {"Fernet Keys", "Access Key ID", "Secret Access Key"}
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.stem)
+def test_properties_keep_the_names_the_flow_uses_and_each_descriptor_is_listed_once(module):
+    cls = processor_class(module)
+    declared = declared_properties(cls)
+    assert list(declared) == EXPECTED_PROPERTIES[module.stem]
+    assert len(descriptor_variables(cls)) == len(declared)
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.stem)
+def test_secrets_are_sensitive_properties_and_nothing_else_is(module):
+    for name, keywords in declared_properties(processor_class(module)).items():
+        assert keywords.get("sensitive", False) is (name in SECRETS), name

@@ -1,0 +1,33 @@
+"""The output contract's object keys, one rule for the command-line ingestion and the NiFi flow.
+
+A chunk's id derives from its position in the file and its bytes, never from a clock
+or a random number: NiFi delivers at least once and `ingest` may be run again after a
+failure, and a replayed chunk must land on the keys it already wrote.
+"""
+
+import datetime as dt
+import hashlib
+
+QUARANTINE_PREFIX = "_quarantine"
+
+
+def chunk_id(position: int, content: bytes) -> str:
+    """32 hex digits of SHA-256 over the position and the bytes: the same chunk, the same id."""
+    return hashlib.sha256(b"%d\n" % position + content).hexdigest()[:32]
+
+
+def fragment_chunk_id(fragment_index: str | None, content: bytes) -> str:
+    """The id of a FlowFile's content; SplitRecord numbers chunks in `fragment.index`, an unsplit file is chunk 0.
+
+    Raises ValueError for an index that is not an integer.
+    """
+    try:
+        position = int(fragment_index or 0)
+    except ValueError:
+        raise ValueError(f"fragment.index {fragment_index!r} is not an integer") from None
+    return chunk_id(position, content)
+
+
+def object_key(prefix: str, ingest_date: dt.date, source_stem: str, unique_id: str, suffix: str = ".parquet") -> str:
+    """`<prefix>/ingest_date=YYYY-MM-DD/<stem>-<id><suffix>`: never another file's key."""
+    return f"{prefix}/ingest_date={ingest_date.isoformat()}/{source_stem}-{unique_id}{suffix}"

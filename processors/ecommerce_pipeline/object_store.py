@@ -1,0 +1,93 @@
+"""Puts to an S3-compatible store (MinIO), shared by the command-line tools and the NiFi UploadToS3.
+
+Needs only boto3, so a NiFi processor that declares nothing else can import it.
+"""
+
+from contextlib import contextmanager
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+REASON_METADATA = "reason"
+METADATA_LIMIT = 1024  # characters; S3 allows 2 KB of user metadata per object in all
+_CONTROL_TO_SPACE = dict.fromkeys([*range(32), 127], " ")
+
+
+class StorageError(RuntimeError):
+    """Reading or writing an object failed for a reason other than a missing one."""
+
+
+def s3_client(
+    endpoint_url: str,
+    access_key_id: str,
+    secret_access_key: str,
+    region: str = "us-east-1",
+    *,
+    connect_timeout: float = 60,
+    read_timeout: float = 60,
+    max_attempts: int = 3,
+    retry_mode: str | None = None,
+):
+    """A boto3 S3 client with path-style addressing, as MinIO expects.
+
+    The defaults are botocore's; a caller that must fail fast on a down store passes
+    short timeouts. Each client gets its own session: boto3's default one is not thread-safe.
+    """
+    retries = {"max_attempts": max_attempts} | ({"mode": retry_mode} if retry_mode else {})
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        region_name=region,
+        config=Config(
+            s3={"addressing_style": "path"},
+            retries=retries,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        ),
+    )
+
+
+def metadata_value(text: str) -> str:
+    """`text` as an S3 user-metadata value: one line of ASCII (they travel as HTTP headers).
+
+    Control characters become spaces, other characters beyond ASCII backslash escapes
+    (`é` -> `\\xe9`), and the result is cut to METADATA_LIMIT characters.
+    """
+    escaped = text.translate(_CONTROL_TO_SPACE).encode("ascii", "backslashreplace").decode("ascii")
+    return escaped if len(escaped) <= METADATA_LIMIT else escaped[: METADATA_LIMIT - 3] + "..."
+
+
+def put_object(client, bucket: str, key: str, body: bytes, *, reason: str | None = None) -> str:
+    """Stores `body` at `s3://bucket/key` (with the reason as `reason` metadata) and returns its ETag.
+
+    Raises StorageError (or FileNotFoundError for a missing bucket) with a one-line message.
+    """
+    if not bucket or not key:
+        raise StorageError(f"s3://{bucket}/{key}: the bucket and the object key must not be empty")
+    metadata = {REASON_METADATA: metadata_value(reason)} if reason else {}
+    with s3_errors(f"s3://{bucket}/{key}"):
+        response = client.put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata)
+    return response.get("ETag", "").strip('"')
+
+
+@contextmanager
+def s3_errors(location: str):
+    """Turns boto3's errors into one-line errors that name the object and never a credential."""
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in {"NoSuchKey", "NoSuchBucket", "404"}:
+            raise FileNotFoundError(f"{location} does not exist ({code})") from None
+        raise StorageError(f"{location}: S3 refused the request ({code or _one_line(error)})") from None
+    except ParamValidationError as error:
+        raise StorageError(f"{location}: not a valid S3 request ({_one_line(error)})") from None
+    except BotoCoreError as error:
+        raise StorageError(f"{location}: cannot reach S3 ({_one_line(error)})") from None
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
