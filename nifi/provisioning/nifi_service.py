@@ -72,6 +72,7 @@ def launch_command(java_home: Path, home: Path) -> list[str]:
         f"-Dorg.apache.nifi.bootstrap.config.log.dir={LOGS}",
         f"-Dorg.apache.nifi.management.server.address=127.0.0.1:{_free_port()}",
         "-Djava.awt.headless=true",
+        "-Duser.timezone=UTC",  # QueryRecord hands DATE values on as midnight in the JVM's zone
         "-Djavax.security.auth.useSubjectCredsOnly=true",
         "-Dsun.net.http.allowRestrictedHeaders=true",
         "-Djava.protocol.handler.pkgs=sun.net.www.protocol",

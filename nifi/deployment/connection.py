@@ -1,0 +1,44 @@
+"""Logging in to NiFi with nipyapi over verified TLS, with one-line errors for the usual failures."""
+
+import socket
+from pathlib import Path
+
+import nipyapi
+
+from provisioning.paths import NIFI_CA_CERT
+
+
+class DeployError(RuntimeError):
+    """A failure the user can act on; printed as one message, no traceback."""
+
+
+def connect(settings: dict[str, str]) -> None:
+    """Points nipyapi at NiFi (NIFI_HTTPS_PORT) and logs in with NIFI_USERNAME / NIFI_PASSWORD."""
+    port = settings.get("NIFI_HTTPS_PORT", "8443")
+    ca_cert = Path(settings.get("NIFI_CA_CERT") or NIFI_CA_CERT)
+    for name in ("NIFI_USERNAME", "NIFI_PASSWORD"):
+        if not settings.get(name, "").strip():
+            raise DeployError(f"{name} is not set: add it to .env (see .env.example) or the environment")
+    if not ca_cert.exists():
+        raise DeployError(f"no CA certificate at {ca_cert}: start NiFi with `nifi/stack up` (or set NIFI_CA_CERT)")
+    if not _port_open(int(port)):
+        raise DeployError(f"NiFi is not reachable on https://localhost:{port}: start it with `nifi/stack up`")
+    nipyapi.config.nifi_config.host = f"https://localhost:{port}/nifi-api"
+    nipyapi.security.set_service_ssl_context(service="nifi", ca_file=str(ca_cert))
+    try:
+        logged_in = nipyapi.security.service_login(
+            service="nifi", username=settings["NIFI_USERNAME"], password=settings["NIFI_PASSWORD"], bool_response=True)
+    except Exception as error:  # nipyapi raises its own and urllib3's errors here
+        raise DeployError(f"NiFi on port {port} did not accept the login: {_one_line(error)}") from None
+    if not logged_in:
+        raise DeployError("NiFi refused NIFI_USERNAME / NIFI_PASSWORD from .env")
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())[:300]

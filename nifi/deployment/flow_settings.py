@@ -1,0 +1,66 @@
+"""The parameters deploy_flow.py fills in: secrets and endpoints from .env, SQL from flows/segments.
+
+The versioned flow holds none of these values (sensitive ones could not be exported anyway),
+so one definition serves every machine; `export` strips them again.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecommerce_pipeline.encryption import key_list_problem
+from ecommerce_pipeline.segments import segment_queries
+
+from .connection import DeployError
+
+REPO = Path(__file__).resolve().parents[2]
+FLOW_FILE = REPO / "flows" / "ecommerce-ingest.json"
+PARAMETER_CONTEXT = "ecommerce-pipeline"
+SEGMENT_SQL_PARAMETER = "Segment SQL {route}"
+SETTINGS_DIGEST_PARAMETER = "Deployed Settings Digest"
+FLOW_DIGEST_PARAMETER = "Deployed Flow Digest"
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    values: dict[str, str]
+    sensitive: frozenset[str]
+
+    def digest(self) -> str:
+        """Changes whenever a value changes; a salted hash, so it tells nothing about the secrets."""
+        text = json.dumps(self.values, sort_keys=True)
+        return hashlib.sha256(b"ecommerce-pipeline deploy settings\0" + text.encode()).hexdigest()[:32]
+
+    @property
+    def managed_names(self) -> frozenset[str]:
+        return frozenset(self.values) | {SETTINGS_DIGEST_PARAMETER, FLOW_DIGEST_PARAMETER}
+
+
+def flow_settings(settings: dict[str, str]) -> FlowSettings:
+    """Every value the flow needs from the environment, checked before NiFi is touched."""
+    keys = _required(settings, "FERNET_KEYS")
+    problem = key_list_problem(keys, "FERNET_KEYS")
+    if problem:
+        raise DeployError(problem)
+    values = {
+        "Inbox Directory": str(Path(settings.get("INBOX_DIR") or REPO / "data" / "inbox").resolve()),
+        "Fernet Keys": keys,
+        "S3 Endpoint URL": settings.get("S3_ENDPOINT_URL") or f"http://127.0.0.1:{settings.get('MINIO_API_PORT', '9000')}",
+        "S3 Bucket": settings.get("S3_BUCKET") or "ecommerce-lake",
+        "S3 Access Key ID": _required(settings, "MINIO_ROOT_USER"),
+        "S3 Secret Access Key": _required(settings, "MINIO_ROOT_PASSWORD"),
+    }
+    values.update({SEGMENT_SQL_PARAMETER.format(route=route): sql for route, sql in segment_queries().items()})
+    return FlowSettings(values, frozenset({"Fernet Keys", "S3 Access Key ID", "S3 Secret Access Key"}))
+
+
+def flow_digest(flow_text: str) -> str:
+    return hashlib.sha256(flow_text.encode()).hexdigest()[:32]
+
+
+def _required(settings: dict[str, str], name: str) -> str:
+    value = settings.get(name, "").strip()
+    if not value or value.startswith(("change-me", "replace-with")):
+        raise DeployError(f"{name} is not set: add it to .env (see .env.example) or the environment")
+    return value
