@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,45 @@ def minio() -> S3Settings:
         pytest.fail(f"nifi/stack up minio failed:\n{result.stdout}\n{result.stderr}")
     settings = load_settings(REPO / ".env")
     return S3Settings.from_settings({**settings, "S3_ENDPOINT_URL": f"http://127.0.0.1:{settings.get('MINIO_API_PORT', '9000')}"})
+
+
+@dataclass(frozen=True)
+class NiFi:
+    """How the tests reach the stack's NiFi: its port, CA certificate and .env credentials."""
+
+    port: int
+    ca_cert: Path
+    username: str
+    password: str
+
+    @property
+    def api(self) -> str:
+        return f"https://localhost:{self.port}/nifi-api"
+
+
+@pytest.fixture(scope="session")
+def nifi(minio) -> NiFi:
+    """NiFi 2.3.0 from `nifi/stack up nifi` (assembled, started or reused); fails if it cannot run."""
+    result = subprocess.run([sys.executable, str(STACK), "up", "nifi"], capture_output=True, text=True, cwd=REPO)
+    if result.returncode != 0:
+        pytest.fail(f"nifi/stack up nifi failed:\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}")
+    settings = load_settings(REPO / ".env")
+    return NiFi(int(settings.get("NIFI_HTTPS_PORT", "8443")), REPO / ".stack" / "nifi" / "tls" / "ca.pem",
+                settings["NIFI_USERNAME"], settings["NIFI_PASSWORD"])
+
+
+def deploy_flow(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "deploy_flow.py"), *args], capture_output=True, text=True,
+                          cwd=REPO, timeout=1200)
+
+
+@pytest.fixture(scope="session")
+def deployed_flow(nifi, minio) -> str:
+    """The flow deployed and running (`python deploy_flow.py`); its process group's name."""
+    result = deploy_flow()
+    if result.returncode != 0:
+        pytest.fail(f"deploy_flow.py failed:\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}")
+    return "ecommerce-ingest"
 
 
 @pytest.fixture

@@ -22,15 +22,19 @@ _NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
 def apply_segment_types(table: pa.Table, segment: str) -> pa.Table:
     """The table with `order_date` as date32 and `total_purchase_value` as float64, where present.
 
-    The quarantine segment stays as it is: rejected rows keep the raw text that failed.
-    Empty text becomes null. Raises ValueError naming the column and a value it cannot read.
+    Empty text becomes null in every column: cleaning turns blanks into nulls, and a CSV hop
+    (NiFi's QueryRecord) turns nulls back into empty text. The quarantine segment stays as it
+    is: rejected rows keep the raw text that failed. Raises ValueError naming the column and a
+    value it cannot read.
     """
     if segment == QUARANTINE:
         return table
-    for name, convert in _CONVERTERS.items():
-        if name in table.column_names:
-            index = table.column_names.index(name)
-            table = table.set_column(index, pa.field(name, SEGMENT_COLUMN_TYPES[name]), convert(table.column(index), name))
+    for index, name in enumerate(table.column_names):
+        column = table.column(index)
+        if name in _CONVERTERS:
+            table = table.set_column(index, pa.field(name, SEGMENT_COLUMN_TYPES[name]), _CONVERTERS[name](column, name))
+        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            table = table.set_column(index, table.field(index), _where(pc.not_equal(column, ""), column))
     return table
 
 

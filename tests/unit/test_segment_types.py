@@ -63,22 +63,29 @@ def test_a_column_of_another_type_is_an_error():
         typed(pa.array([True]), ["1"])
 
 
-def test_quarantine_stays_raw_text_and_other_columns_are_untouched():
-    raw = pa.table({"order_date": ["32/13/2023"], "total_purchase_value": ["abc"], "quarantine_reason": ["bad"]})
+def test_quarantine_stays_raw_text_with_its_empty_values():
+    raw = pa.table({"order_date": ["32/13/2023"], "total_purchase_value": ["abc"], "first_name": [""],
+                    "quarantine_reason": ["bad"]})
     assert apply_segment_types(raw, "quarantine").equals(raw)
-    customers = pa.table({"customer_id": ["c1"], "first_name": [""]})
-    assert apply_segment_types(customers, "customer_info").equals(customers)
+
+
+def test_empty_text_in_other_segment_columns_becomes_null_and_the_rest_is_untouched():
+    customers = pa.table({"customer_id": ["c1", "c2"], "first_name": ["", "Ann"]})
+    typed_customers = apply_segment_types(customers, "customer_info")
+    assert typed_customers.column("first_name").to_pylist() == [None, "Ann"]
+    assert typed_customers.column("customer_id").to_pylist() == ["c1", "c2"]
 
 
 def as_query_record_text(table: pa.Table) -> pa.Table:
-    """What NiFi's QueryRecord hands on for a DuckDB segment table: dates as epoch ms, amounts as text."""
+    """What NiFi's QueryRecord hands on for a DuckDB segment table: dates as epoch ms, amounts as text,
+    nulls as empty text (its CSV writer has no null)."""
     for index, field in enumerate(table.schema):
         column = table.column(index)
         if field.type == pa.date32():
             column = pc.multiply(column.cast(pa.int32()).cast(pa.int64()), 86_400_000).cast(pa.string())
         elif field.type != pa.string():
             column = column.cast(pa.string())
-        table = table.set_column(index, pa.field(field.name, pa.string()), column)
+        table = table.set_column(index, pa.field(field.name, pa.string()), column.fill_null(""))
     return table
 
 

@@ -1,0 +1,165 @@
+"""The deployed NiFi flow end to end: files dropped in data/inbox/ become the lake in the real MinIO.
+
+The lake is read back independently (boto3, pyarrow, plain Fernet) and must hold what the
+command-line ingestion would: every input row exactly once in a segment or in quarantine,
+encrypted by policy, typed, and every unreadable file encrypted in _quarantine/ with a reason.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from cryptography.fernet import Fernet
+
+from conftest import REPO, STACK, deploy_flow
+from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
+from ecommerce_pipeline.sample_data import write_sample_csv
+from ecommerce_pipeline.settings import load_settings
+from lake import (
+    BAD_EXPORTS, KEY_PATTERN, SEGMENTS, assert_lake_holds_exactly, assert_no_plaintext, delete_objects, keys_of,
+    read_objects, rows_of, write_bad_export,
+)
+
+pytestmark = pytest.mark.integration
+
+INBOX = REPO / "data" / "inbox"
+ROWS = 25_000
+WAIT_SECONDS = 300
+
+
+def drop(path):
+    """Moves a finished file into the watched folder in one step, as a user's copy tool would."""
+    target = INBOX / path.name
+    os.replace(path, target) if path.stat().st_dev == INBOX.stat().st_dev else _copy_then_rename(path, target)
+    return target
+
+
+def _copy_then_rename(path, target):
+    hidden = INBOX / f".{path.name}.part"
+    hidden.write_bytes(path.read_bytes())
+    os.replace(hidden, target)
+
+
+def lake_key() -> str:
+    return load_settings(REPO / ".env")["FERNET_KEYS"].split(",")[0]
+
+
+def wait_for_rows(minio, stem, rows_in, timeout=WAIT_SECONDS):
+    """Objects of `stem` once every input row is in order_info or quarantine and the segments agree."""
+    deadline = time.monotonic() + timeout
+    counts = None
+    while time.monotonic() < deadline:
+        objects = read_objects(minio, keys_of(minio, stem))
+        counts = {prefix: len(rows_of(items)) for prefix, items in objects.items()}
+        clean = counts.get("order_info", 0)
+        if clean + counts.get("_quarantine", 0) >= rows_in and all(counts.get(s, 0) == clean for s in SEGMENTS):
+            return objects
+        time.sleep(2)
+    pytest.fail(f"{stem}: the lake holds {counts} rows after {timeout}s, expected {rows_in} in all")
+
+
+def wait_for_quarantined_file(minio, stem, timeout=WAIT_SECONDS):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        keys = [k for k in keys_of(minio, stem) if k.endswith(".csv.fernet")]
+        if keys:
+            return keys
+        time.sleep(2)
+    pytest.fail(f"{stem}: no quarantined file after {timeout}s")
+
+
+@pytest.fixture
+def lake_objects(minio):
+    """Deletes every object written for the stems a test names."""
+    stems = []
+    yield stems.append
+    for stem in stems:
+        delete_objects(minio, keys_of(minio, stem))
+
+
+@pytest.fixture(scope="module")
+def messy_export(tmp_path_factory):
+    path = tmp_path_factory.mktemp("exports") / f"orders-{uuid.uuid4().hex[:8]}.csv"
+    write_sample_csv(path, rows=ROWS, seed=23, bad_row_fraction=0.02, bom=True, crlf=True)
+    content = path.read_bytes()
+    return path, content, clean_frame(read_raw_csv(content))
+
+
+def test_a_dropped_25k_row_export_lands_in_the_lake_exactly_once(minio, deployed_flow, messy_export, lake_objects):
+    path, content, expected = messy_export
+    lake_objects(path.stem)
+    started = time.monotonic()
+    drop(path)
+    objects = wait_for_rows(minio, path.stem, ROWS)
+    print(f"\n25,000 rows dropped -> last object in MinIO: {time.monotonic() - started:.1f}s")
+
+    assert not (INBOX / path.name).exists(), "GetFile takes the file out of the inbox"
+    keys = [key for items in objects.values() for key, _ in items]
+    assert all(re.fullmatch(KEY_PATTERN, key)["stem"] == path.stem for key in keys)
+    assert len(expected.quarantine) > 0
+    assert_lake_holds_exactly(objects, expected, lake_key())
+    assert_no_plaintext(objects, read_raw_csv(content))
+
+
+def test_parquet_written_by_nifi_has_the_segment_types(minio, deployed_flow, tmp_path, lake_objects):
+    path = tmp_path / f"types-{uuid.uuid4().hex[:8]}.csv"
+    write_sample_csv(path, rows=200, seed=5)
+    lake_objects(path.stem)
+    drop(path)
+    objects = wait_for_rows(minio, path.stem, 200)
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    order_info = pq.read_table(io.BytesIO(objects["order_info"][0][1])).schema
+    assert order_info.field("order_date").type == pa.date32()
+    assert order_info.field("total_purchase_value").type == pa.float64()
+    payment = pq.read_table(io.BytesIO(objects["payment_and_delivery_info"][0][1])).schema
+    assert payment.field("total_purchase_value").type == pa.float64()
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_EXPORTS))
+def test_an_unreadable_file_is_quarantined_encrypted_with_its_reason(minio, deployed_flow, tmp_path, lake_objects, kind):
+    path = tmp_path / f"bad-{kind}-{uuid.uuid4().hex[:8]}.csv"
+    write_bad_export(path, kind)
+    lake_objects(path.stem)
+    drop(path)
+    keys = wait_for_quarantined_file(minio, path.stem)
+
+    assert all(key.startswith("_quarantine/") for key in keys_of(minio, path.stem)), "no segment objects"
+    stored = minio.client().get_object(Bucket=minio.bucket, Key=keys[0])
+    assert stored["Metadata"]["reason"]
+    Fernet(lake_key()).decrypt(stored["Body"].read())
+
+
+def test_redeploying_changes_nothing_and_keeps_one_group(deployed_flow):
+    for _ in range(2):
+        again = deploy_flow()
+        assert again.returncode == 0, again.stderr
+        assert "'ecommerce-ingest': unchanged" in again.stdout
+    status = deploy_flow("status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.stdout.count("Running") == 13
+
+
+def test_a_nifi_restart_mid_file_still_stores_every_row_once(minio, deployed_flow, tmp_path, lake_objects):
+    rows = 120_000
+    path = tmp_path / f"restart-{uuid.uuid4().hex[:8]}.csv"
+    write_sample_csv(path, rows=rows, seed=31, bad_row_fraction=0.01)
+    expected = clean_frame(read_raw_csv(path.read_bytes()))
+    lake_objects(path.stem)
+    target = drop(path)
+    deadline = time.monotonic() + 60
+    while target.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    down = subprocess.run([sys.executable, str(STACK), "down", "nifi"], capture_output=True, text=True, cwd=REPO)
+    assert down.returncode == 0, down.stderr
+    up = subprocess.run([sys.executable, str(STACK), "up", "nifi"], capture_output=True, text=True, cwd=REPO)
+    assert up.returncode == 0, up.stdout + up.stderr
+    objects = wait_for_rows(minio, path.stem, rows)
+    assert_lake_holds_exactly(objects, expected, lake_key())
