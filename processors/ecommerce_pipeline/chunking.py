@@ -20,21 +20,33 @@ def iter_record_chunks(stream: BinaryIO, chunk_rows: int) -> Iterator[bytes]:
     """
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
-    header, in_quotes = b"", False
-    for line in stream:
-        header += line
-        in_quotes ^= line.count(b'"') % 2 == 1
-        if not in_quotes:
-            break
+    records = _records(stream)
+    header = next(records, b"")
     lines: list[bytes] = []
     rows, yielded = 0, False
-    for line in stream:
-        lines.append(line)
-        in_quotes ^= line.count(b'"') % 2 == 1
-        if not in_quotes:
-            rows += 1
-            if rows == chunk_rows:
-                yield header + b"".join(lines)
-                lines, rows, yielded = [], 0, True
+    for record in records:
+        lines.append(record)
+        rows += 1
+        if rows == chunk_rows:
+            yield header + b"".join(lines)
+            lines, rows, yielded = [], 0, True
     if lines or not yielded:
         yield header + b"".join(lines)
+
+
+def count_records(stream: BinaryIO) -> int:
+    """Data records after the header line, counted as the chunks would hold them."""
+    return max(sum(1 for _ in _records(stream)) - 1, 0)
+
+
+def _records(stream: BinaryIO) -> Iterator[bytes]:
+    """Whole records (the header first): lines joined while a quoted field is open."""
+    record, in_quotes = b"", False
+    for line in stream:
+        record += line
+        in_quotes ^= line.count(b'"') % 2 == 1
+        if not in_quotes:
+            yield record
+            record = b""
+    if record:
+        yield record

@@ -8,6 +8,7 @@ stderr and exit with 2; no message ever contains key material.
 import argparse
 import os
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pyarrow.parquet as pq
 
 from .encryption import decrypt_table, generate_key, parse_keys, rotate_table
 from .ingest import DEFAULT_CHUNK_ROWS, ingest_file
+from .lake_watch import drop_into_inbox, records_in, wait_until_landed
 from .parquet_io import StorageError, is_s3_uri, read_parquet, split_s3_uri, write_parquet
 from .policy import EncryptionPolicy, load_policy
 from .settings import MissingSetting, S3Settings, load_settings, require
@@ -34,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.run(args)
-    except (MissingSetting, ValueError, OSError, StorageError) as error:
+    except (MissingSetting, ValueError, OSError, StorageError, TimeoutError) as error:
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     return 0
@@ -61,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS, help="rows cleaned per chunk")
     ingest.add_argument("--workers", type=int, help="processes sharing the chunks (default: one per core)")
     ingest.set_defaults(run=_ingest)
+
+    drop = commands.add_parser(
+        "drop", help="copy CSV exports into the flow's watched folder and wait until NiFi has stored them"
+    )
+    drop.add_argument("sources", metavar="CSV", nargs="+", type=Path)
+    drop.add_argument("--inbox", type=Path, default=Path("data/inbox"), help="the watched folder (default: data/inbox)")
+    drop.add_argument("--timeout", type=float, default=600, help="seconds to wait per file (default: 600)")
+    drop.set_defaults(run=_drop)
 
     decrypt = commands.add_parser(
         "decrypt", help=f"decrypt a lake Parquet file to a local .csv or .parquet with {KEYS_VARIABLE}"
@@ -118,6 +128,26 @@ def _ingest(args) -> None:
             print(f"  rejected: {reason}")
         for key in report.objects:
             print(f"  s3://{s3.bucket}/{key}")
+
+
+def _drop(args) -> None:
+    s3 = S3Settings.from_settings(load_settings(args.env_file))
+    for source in args.sources:
+        if not source.is_file():
+            raise FileNotFoundError(f"{source} does not exist or is not a file")
+        records = records_in(source)
+        started = time.monotonic()
+
+        def report(line: str) -> None:
+            print(line, flush=True)
+
+        report(f"dropping {source} ({records} records) into {args.inbox}/")
+        objects = wait_until_landed(s3, source, records, args.timeout, report,
+                                    on_start=lambda: drop_into_inbox(source, args.inbox))
+        print(f"{source.name}: in the lake after {time.monotonic() - started:.1f}s, s3://{s3.bucket}/")
+        for landed in objects:
+            rows = "encrypted file" if landed.rows is None else f"{landed.rows} rows"
+            print(f"  {landed.key}  {rows}, {landed.size} bytes")
 
 
 def _decrypt(args) -> None:
