@@ -29,12 +29,13 @@ def log_file(service: str) -> Path:
 
 
 def running_pid(service: str) -> int | None:
+    """The service's pid while it runs; a killed process left as a zombie does not count."""
     try:
         pid = int(pid_file(service).read_text())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
+    except (FileNotFoundError, ValueError, IndexError, ProcessLookupError, PermissionError):
         return None
-    return pid
+    return None if state in "ZX" else pid
 
 
 def port_open(port: int) -> bool:

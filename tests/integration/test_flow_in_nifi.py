@@ -5,7 +5,6 @@ command-line ingestion would: every input row exactly once in a segment or in qu
 encrypted by policy, typed, and every unreadable file encrypted in _quarantine/ with a reason.
 """
 
-import os
 import re
 import subprocess
 import sys
@@ -18,58 +17,14 @@ from cryptography.fernet import Fernet
 from conftest import REPO, STACK, deploy_flow
 from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
 from ecommerce_pipeline.sample_data import write_sample_csv
-from ecommerce_pipeline.settings import load_settings
+from inbox import INBOX, drop, lake_key, wait_for_quarantined_file, wait_for_rows
 from lake import (
-    BAD_EXPORTS, KEY_PATTERN, SEGMENTS, assert_lake_holds_exactly, assert_no_plaintext, delete_objects, keys_of,
-    read_objects, rows_of, write_bad_export,
+    BAD_EXPORTS, KEY_PATTERN, assert_lake_holds_exactly, assert_no_plaintext, delete_objects, keys_of, write_bad_export,
 )
 
 pytestmark = pytest.mark.integration
 
-INBOX = REPO / "data" / "inbox"
 ROWS = 25_000
-WAIT_SECONDS = 300
-
-
-def drop(path):
-    """Moves a finished file into the watched folder in one step, as a user's copy tool would."""
-    target = INBOX / path.name
-    os.replace(path, target) if path.stat().st_dev == INBOX.stat().st_dev else _copy_then_rename(path, target)
-    return target
-
-
-def _copy_then_rename(path, target):
-    hidden = INBOX / f".{path.name}.part"
-    hidden.write_bytes(path.read_bytes())
-    os.replace(hidden, target)
-
-
-def lake_key() -> str:
-    return load_settings(REPO / ".env")["FERNET_KEYS"].split(",")[0]
-
-
-def wait_for_rows(minio, stem, rows_in, timeout=WAIT_SECONDS):
-    """Objects of `stem` once every input row is in order_info or quarantine and the segments agree."""
-    deadline = time.monotonic() + timeout
-    counts = None
-    while time.monotonic() < deadline:
-        objects = read_objects(minio, keys_of(minio, stem))
-        counts = {prefix: len(rows_of(items)) for prefix, items in objects.items()}
-        clean = counts.get("order_info", 0)
-        if clean + counts.get("_quarantine", 0) >= rows_in and all(counts.get(s, 0) == clean for s in SEGMENTS):
-            return objects
-        time.sleep(2)
-    pytest.fail(f"{stem}: the lake holds {counts} rows after {timeout}s, expected {rows_in} in all")
-
-
-def wait_for_quarantined_file(minio, stem, timeout=WAIT_SECONDS):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        keys = [k for k in keys_of(minio, stem) if k.endswith(".csv.fernet")]
-        if keys:
-            return keys
-        time.sleep(2)
-    pytest.fail(f"{stem}: no quarantined file after {timeout}s")
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ def test_encrypt_content_to_parquet_gives_the_segment_s_types_and_plain_fernet_t
     fernet = Fernet(key)
     assert [fernet.decrypt(v.encode()).decode() for v in out.column("delivery_address").to_pylist()] == [
         "1 Main St,\nSpringfield", "Zürich"]
-    assert fernet.decrypt(out.column("payment_info")[1].as_py().encode()) == b""
+    assert out.column("payment_info")[1].as_py() is None, "empty text in a segment is null, and stays null"
 
 
 def test_encrypt_content_to_parquet_reads_query_record_s_epoch_millisecond_dates():
