@@ -99,7 +99,7 @@ def test_redeploying_changes_nothing_and_keeps_one_group(deployed_flow):
         assert "'ecommerce-ingest': unchanged" in again.stdout
     status = deploy_flow("status")
     assert status.returncode == 0, status.stdout + status.stderr
-    assert status.stdout.count("Running") == 13
+    assert status.stdout.count("Running") == 14
 
 
 def test_a_nifi_restart_mid_file_still_stores_every_row_once(minio, deployed_flow, tmp_path, lake_objects):
@@ -118,3 +118,23 @@ def test_a_nifi_restart_mid_file_still_stores_every_row_once(minio, deployed_flo
     assert up.returncode == 0, up.stdout + up.stderr
     objects = wait_for_rows(minio, path.stem, rows)
     assert_lake_holds_exactly(objects, expected, lake_key())
+
+
+def test_an_export_uploaded_to_the_landing_bucket_is_taken_once(minio, deployed_flow, tmp_path, lake_objects):
+    path = tmp_path / f"landed-{uuid.uuid4().hex[:8]}.csv"
+    write_sample_csv(path, rows=2_000, seed=53, bad_row_fraction=0.02)
+    expected = clean_frame(read_raw_csv(path.read_bytes()))
+    lake_objects(path.stem)
+    client = minio.client()
+    client.put_object(Bucket=minio.bucket, Key=f"landing/{path.name}", Body=path.read_bytes())
+    try:
+        objects = wait_for_rows(minio, path.stem, 2_000)
+        assert_lake_holds_exactly(objects, expected, lake_key())
+        written = {o["Key"]: o["LastModified"] for o in client.list_objects_v2(Bucket=minio.bucket)["Contents"]
+                   if f"/{path.stem}-" in o["Key"]}
+        time.sleep(15)  # three more looks at the landing prefix
+        again = {o["Key"]: o["LastModified"] for o in client.list_objects_v2(Bucket=minio.bucket)["Contents"]
+                 if f"/{path.stem}-" in o["Key"]}
+        assert again == written, "the landed export was taken a second time"
+    finally:
+        client.delete_object(Bucket=minio.bucket, Key=f"landing/{path.name}")

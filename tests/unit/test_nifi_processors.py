@@ -33,14 +33,16 @@ MODULES = sorted(p for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
 
 
 def test_the_flow_s_processors_are_there():
-    assert [m.stem for m in MODULES] == ["CleanEcommerceCsv", "EncryptColumns", "EncryptWholeContent", "UploadToS3"]
+    assert [m.stem for m in MODULES] == [
+        "CleanEcommerceCsv", "EncryptColumns", "EncryptWholeContent", "FetchFromLandingBucket", "UploadToS3"]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.stem)
-def test_class_is_named_as_its_module_and_implements_flowfile_transform(module):
+def test_class_is_named_as_its_module_and_implements_a_python_processor_interface(module):
     cls = processor_class(module)
     assert cls.name == module.stem
-    assert nested(cls, "Java")["implements"] == ["org.apache.nifi.python.processor.FlowFileTransform"]
+    kind = "FlowFileSource" if module.stem == "FetchFromLandingBucket" else "FlowFileTransform"
+    assert nested(cls, "Java")["implements"] == [f"org.apache.nifi.python.processor.{kind}"]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.stem)
@@ -86,6 +88,7 @@ EXPECTED_PROPERTIES = {
     "CleanEcommerceCsv": [],
     "EncryptColumns": ["Fernet Keys", "Segment", "Output Format", "Encryption Policy File"],
     "EncryptWholeContent": ["Fernet Keys", "Reason"],
+    "FetchFromLandingBucket": ["Endpoint URL", "Bucket", "Landing Prefix", "Access Key ID", "Secret Access Key"],
     "UploadToS3": [
         "Endpoint URL", "Bucket", "Object Key", "Access Key ID", "Secret Access Key", "Region", "Reason Attribute",
     ],
