@@ -1,7 +1,8 @@
-"""Issue 5's benchmarks, everything that runs without NiFi, in one command.
+"""The benchmarks of issues 5 and 10 in one command: the original demo, the CLI, DuckDB, Fernet and the NiFi flow.
 
     python benchmarks/run_benchmarks.py [--sizes 25000,250000,1000000] [--runs 3 | --runs 3,3,1] [--with-5m]
-        [--approaches a,b,c,d] [--update]   (re-measure some approaches, keep the rest of latest.json)
+        [--approaches a,b,c,d,e] [--update]   (re-measure some approaches, keep the rest of latest.json)
+        [--chunk-rows N] [--concurrent-tasks 'Clean rows=2']   (e: a variant of the flow, beside e as deployed)
 
 For each size it generates a seed-like input once (cached in benchmarks/results/inputs/)
 and measures, each in its own subprocess so peak RSS belongs to one approach:
@@ -9,7 +10,10 @@ and measures, each in its own subprocess so peak RSS belongs to one approach:
   b  `ecommerce_pipeline.ingest.ingest_file` into the real MinIO (a fresh bucket per run)
   c  DuckDB CSV -> Parquet, no cleaning, no encryption: the conversion ceiling
   d  per-value `Fernet.encrypt` against `BatchEncryptor.encrypt` on the policy's 8 columns
-  e  the NiFi flow: blocked on this machine, reported as such, never measured
+  e  the deployed NiFi flow: the input dropped into the watched folder -> its last object in
+     MinIO (needs `nifi/stack up && python3 deploy_flow.py`; see nifi_flow.py). A variant
+     (--chunk-rows, --concurrent-tasks) is set through NiFi's API for the command's e runs,
+     stored under its own key (e[Chunk Rows=100000]) and restored afterwards.
 Results: a markdown table on stdout and in benchmarks/results/latest.md, raw runs in
 benchmarks/results/latest.json. docs/benchmarks.md explains the method.
 """
@@ -40,7 +44,6 @@ import flow as demo_flow  # noqa: E402  (the demo's stage list, beside its scrip
 SEED = 42
 ORDER_ID_COLUMN = "Order ID"
 DEMO_FIELDS = 18  # the export's 17 columns plus the demo's gift_won
-NIFI_BLOCKED = "blocked — NiFi 2 artifacts not served by this machine's Maven registry"
 APPROACHES = {
     "a": "original demo (9 chained processes)",
     "b": "ingest_file → MinIO, 1 process",
@@ -48,7 +51,9 @@ APPROACHES = {
     "c": "DuckDB CSV → Parquet",
     "d1": "Fernet.encrypt per value",
     "d2": "BatchEncryptor per column",
+    "e": "NiFi flow: drop → last object in MinIO",
 }
+WARM_UP_ROWS = 25_000
 
 
 @dataclasses.dataclass
@@ -312,35 +317,60 @@ def _cpu_model() -> str:
     return platform.machine()
 
 
+def approach_keys(results: dict) -> list[str]:
+    """a, b, b2, c, d1, d2, e, then the flow's variants (e[...]) found in the results."""
+    found = {key for entry in results["sizes"].values() for key in (*entry["approaches"], *entry["failures"])}
+    return [key for key in APPROACHES if key in found or key == "e"] + sorted(key for key in found if key.startswith("e["))
+
+
+def label(key: str) -> str:
+    if key in APPROACHES:
+        return f"{key} {APPROACHES[key]}"
+    return f"e NiFi flow with {key[2:-1]}"  # e[Chunk Rows=100000]
+
+
 def render(results: dict, env: dict) -> str:
-    """The results as markdown: main table, ratios, the demo's integrity, growth."""
+    """The results as markdown: main table, ratios, the flow's details and profile, the demo's integrity, growth."""
     sizes = sorted(int(size) for size in results["sizes"])
+    keys = approach_keys(results)
+    flow_keys = [key for key in keys if key[0] == "e"]
     out = [
         f"Measured {env['date']} on {env['cpus']} CPUs ({env['cpu']}), {env['ram_gib']} GiB RAM; "
         f"Python {env['python']}, pandas {env['pandas']}, pyarrow {env['pyarrow']}, duckdb {env['duckdb']}, "
         f"cryptography {env['cryptography']}. Median of the runs shown.",
+    ]
+    if results.get("flow_environment"):
+        flow = results["flow_environment"]
+        out.append(f"The flow (e) measured {flow['date']}: NiFi {flow['nifi']} on {flow['java']} (max heap {flow['max_heap']}), "
+                   f"its Python processors on Python {flow['nifi_python']}, {flow['minio']}.")
+    out += [
         "",
         "| approach | rows | input MB | runs | wall s | rows/s | MB/s | peak RSS MiB | process s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for key, name in APPROACHES.items():
+    for key in keys:
+        measured_any = False
         for size in sizes:
             entry = results["sizes"][str(size)]
             if key in entry["failures"]:
-                out.append(f"| {key} {name} | {size:,} | — | — | failed: {entry['failures'][key]} | — | — | — | — |")
+                measured_any = True
+                out.append(f"| {label(key)} | {size:,} | — | — | failed: {entry['failures'][key]} | — | — | — | — |")
             if key not in entry["approaches"]:
                 continue
+            measured_any = True
             summary = entry["approaches"][key]["median"]
             megabytes = entry["input_bytes"] / 1e6
+            process = "—" if key[0] == "e" else f"{summary['process_seconds']:,.2f}"
             out.append(
-                f"| {key} {name} | {size:,} | {megabytes:,.1f} | {summary['runs']} | {summary['seconds']:,.2f} | "
-                f"{size / summary['seconds']:,.0f} | {megabytes / summary['seconds']:,.1f} | {summary['max_rss_bytes'] / 2**20:,.0f} | {summary['process_seconds']:,.2f} |"
+                f"| {label(key)} | {size:,} | {megabytes:,.1f} | {summary['runs']} | {summary['seconds']:,.2f} | "
+                f"{size / summary['seconds']:,.0f} | {megabytes / summary['seconds']:,.1f} | {summary['max_rss_bytes'] / 2**20:,.0f} | {process} |"
             )
-    out.append(f"| e NiFi flow | — | — | — | {NIFI_BLOCKED} | — | — | — | — |")
+        if not measured_any:
+            out.append(f"| {label(key)} | — | — | — | not measured | — | — | — | — |")
 
     out += ["", "Speed ratios (rows/s of one over the other, same input):", "",
-            "| rows | b/a | b2/a | b2/b | c/b | d batch/per-value | e/a | e/b | e/c |",
-            "|---:|---:|---:|---:|---:|---:|---|---|---|"]
+            "| rows | b/a | b2/a | b2/b | c/b | d batch/per-value | e/a | e/b | e/b2 | e/c |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for size in sizes:
         approaches = results["sizes"][str(size)]["approaches"]
         seconds = {key: value["median"]["seconds"] for key, value in approaches.items()}
@@ -348,8 +378,13 @@ def render(results: dict, env: dict) -> str:
         def ratio(slow: str, fast: str) -> str:
             return f"{seconds[slow] / seconds[fast]:,.1f}×" if slow in seconds and fast in seconds else "—"
 
+        def fine(slow: str, fast: str) -> str:
+            return f"{seconds[slow] / seconds[fast]:,.2f}×" if slow in seconds and fast in seconds else "—"
+
         out.append(f"| {size:,} | {ratio('a', 'b')} | {ratio('a', 'b2')} | {ratio('b', 'b2')} | {ratio('b', 'c')} | "
-                   f"{ratio('d1', 'd2')} | blocked | blocked | blocked |")
+                   f"{ratio('d1', 'd2')} | {ratio('a', 'e')} | {fine('b', 'e')} | {fine('b2', 'e')} | {fine('c', 'e')} |")
+
+    out += render_flow(results, sizes, flow_keys)
 
     encryption = [(size, results["sizes"][str(size)]["approaches"]) for size in sizes]
     encryption = [(size, entry["d1"], entry["d2"]) for size, entry in encryption if "d1" in entry and "d2" in entry]
@@ -379,15 +414,87 @@ def render(results: dict, env: dict) -> str:
 
     out += ["", "Growth of each approach from its smallest to its largest measured input:", "",
             "| approach | rows | × rows | wall time × | peak RSS × |", "|---|---|---:|---:|---:|"]
-    for key, name in APPROACHES.items():
+    for key in keys:
         measured = [size for size in sizes if key in results["sizes"][str(size)]["approaches"]]
         if len(measured) > 1:
             low, high = measured[0], measured[-1]
             small, large = (results["sizes"][str(size)]["approaches"][key]["median"] for size in (low, high))
-            out.append(f"| {key} {name} | {low:,} → {high:,} | {high / low:,.0f} | {large['seconds'] / small['seconds']:,.1f} | "
-                       f"{large['max_rss_bytes'] / small['max_rss_bytes']:,.1f} |")
-    out.append("| e NiFi flow | — | — | blocked | blocked |")
+            out.append(f"| {label(key)} | {low:,} → {high:,} | {high / low:,.0f} | {large['seconds'] / small['seconds']:,.1f} | "
+                       f"{large['max_rss_bytes'] / small['max_rss_bytes']:,.2f} |")
     return "\n".join(out) + "\n"
+
+
+def render_flow(results: dict, sizes: list[int], flow_keys: list[str]) -> list[str]:
+    """The flow's runs (e and its variants): each run, memory, CPU, rows; the profile; before/after; targets."""
+    from nifi_flow import render_profile
+
+    rows = [(key, size, results["sizes"][str(size)]["approaches"][key]) for key in flow_keys for size in sizes
+            if key in results["sizes"][str(size)]["approaches"]]
+    if not rows:
+        return []
+    out = ["", "The NiFi flow (e): wall time = the input visible in the watched folder → LastModified of its last object "
+           "in MinIO; peak RSS = NiFi's process group (the JVM and its Python processes) sampled every 0.5 s; core busy % "
+           "from /proc/stat over the run (whole machine); CPU s of the NiFi JVM, NiFi's Python processes and MinIO; "
+           "rows stored = order_info + quarantine rows in the lake over input rows.", "",
+           "| approach | rows | Chunk Rows | each run, s | median s | rows/s | taken by GetFile, s | first object, s | "
+           "peak RSS MiB (median, max) | RSS at drop MiB | core busy % | CPU s JVM / Python / MinIO | rows stored | objects | "
+           "seen by the harness, s |",
+           "|---|---:|---:|---|---:|---:|---:|---:|---|---:|---|---|---:|---:|---:|"]
+    from nifi_flow import median_resources
+
+    for key, size, entry in rows:
+        runs = entry["runs"]
+        extra = median_resources(runs)
+        busy = " / ".join(f"{value:.0f}" for value in extra["core_busy_percent"].values())
+        cpu = extra["cpu_seconds"]
+        stored = min(run["intact_percent"] for run in runs)
+        each = ", ".join(f"{run['seconds']:.2f}" for run in runs)
+        out.append(
+            f"| {label(key)} | {size:,} | {runs[0]['chunk_rows']:,} | {each} | "
+            f"{entry['median']['seconds']:,.2f} | {size / entry['median']['seconds']:,.0f} | "
+            f"{_seconds(extra['taken_seconds'])} | {_seconds(extra['first_object_seconds'])} | "
+            f"{entry['median']['max_rss_bytes'] / 2**20:,.0f}, {extra['peak_rss_max_bytes'] / 2**20:,.0f} | "
+            f"{extra['start_rss_bytes'] / 2**20:,.0f} | {busy} | {cpu['nifi_jvm']:.1f} / {cpu['nifi_python']:.1f} / {cpu['minio']:.1f} | "
+            f"{stored:.2f} % | {runs[0]['objects']} | {extra['detected_seconds']:.2f} |")
+
+    for key in flow_keys:
+        measured = [(size, results["sizes"][str(size)]["approaches"][key]) for size in sizes
+                    if key in results["sizes"][str(size)]["approaches"]]
+        if not measured:
+            continue
+        size, entry = measured[-1]
+        profiled = [run for run in entry["runs"] if run.get("window_clean")] or entry["runs"]
+        run = profiled[0]
+        window = ("started with no task of the flow in the window" if run.get("window_clean") else
+                  "started with earlier tasks still in the window, so the difference is approximate")
+        out += ["", f"Per-processor profile of {label(key)} at {size:,} rows, run {entry['runs'].index(run) + 1}: "
+                f"NiFi's processor status after the run minus before it (its counters are sums over the last 5 minutes; "
+                f"the run took {run['seconds']:.0f} s and {window}).", ""]
+        out += render_profile(run["profile"], run["seconds"])
+
+    variants = [key for key in flow_keys if key != "e"]
+    if variants:
+        out += ["", "The flow as deployed (e) against its variants, same inputs:", "",
+                "| rows | " + " | ".join(["e rows/s"] + [f"{key} rows/s | ×" for key in variants]) + " |",
+                "|---:|" + "---:|" * (1 + 2 * len(variants))]
+        for size in sizes:
+            approaches = results["sizes"][str(size)]["approaches"]
+            if "e" not in approaches:
+                continue
+            base = approaches["e"]["median"]["seconds"]
+            cells = [f"{size / base:,.0f}"]
+            for key in variants:
+                if key in approaches:
+                    seconds = approaches[key]["median"]["seconds"]
+                    cells += [f"{size / seconds:,.0f}", f"{base / seconds:.2f}"]
+                else:
+                    cells += ["—", "—"]
+            out.append(f"| {size:,} | " + " | ".join(cells) + " |")
+    return out
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
 
 
 def parse_args() -> argparse.Namespace:
@@ -395,8 +502,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sizes", default="25000,250000,1000000", help="comma-separated row counts")
     parser.add_argument("--runs", default="3", help="runs per size: one number, or one per size (3,3,1)")
     parser.add_argument("--with-5m", action="store_true", help="add 5,000,000 rows (one run)")
-    parser.add_argument("--approaches", default="a,b,c,d", help="subset of a,b,c,d")
+    parser.add_argument("--approaches", default="a,b,c,d,e", help="subset of a,b,c,d,e")
     parser.add_argument("--update", action="store_true", help="merge into latest.json: re-measure some approaches, keep the rest")
+    parser.add_argument("--chunk-rows", type=int, help="e: set the flow's Chunk Rows parameter for these runs (restored after)")
+    parser.add_argument("--concurrent-tasks", default="", help="e: 'PROCESSOR NAME=N,...' for these runs (restored after)")
+    parser.add_argument("--no-warm-up", action="store_true", help="e: skip the uncounted 25,000-row run before the first")
     args = parser.parse_args()
     args.sizes = [int(size) for size in args.sizes.split(",")]
     runs = [int(count) for count in args.runs.split(",")]
@@ -407,6 +517,8 @@ def parse_args() -> argparse.Namespace:
         args.sizes.append(5_000_000)
         args.runs[5_000_000] = 1
     args.approaches = set(args.approaches.split(","))
+    args.concurrent_tasks = {name.strip(): int(tasks) for name, tasks in
+                             (item.rsplit("=", 1) for item in args.concurrent_tasks.split(",") if item.strip())}
     return args
 
 
@@ -415,38 +527,56 @@ def main() -> None:
     env = environment()
     previous = RESULTS / "latest.json"
     results = json.loads(previous.read_text()) if args.update and previous.exists() else {"environment": env, "sizes": {}}
-    for size in args.sizes:
-        path = input_for(size)
-        order_ids = input_order_ids(path) if "a" in args.approaches else None
-        plan = {
-            "a": lambda: run_demo(path, order_ids),
-            "b": lambda: run_ingest(path, workers=1),
-            "b2": lambda: run_ingest(path, workers=2),
-            "c": lambda: run_worker("duckdb", path),
-            "d1": lambda: run_worker("encrypt-per-value", path),
-            "d2": lambda: run_worker("encrypt-batch", path),
-        }
-        entry = results["sizes"].setdefault(str(size), {"input_bytes": path.stat().st_size, "approaches": {}, "failures": {}})
-        for key, run in plan.items():
-            if key[0] not in args.approaches:
-                continue
-            runs = []
-            try:
-                for number in range(args.runs[size]):
-                    runs.append(run())
-                    print(f"{size:>9,} rows  {key:<2} run {number + 1}: {runs[-1]['seconds']:8.2f} s  "
-                          f"{runs[-1]['max_rss_bytes'] / 2**20:7.0f} MiB", flush=True)
-            except Exception as error:  # one approach failing must not lose the others' numbers
-                print(f"{size:>9,} rows  {key:<2} failed: {error}", flush=True)
-                entry["failures"][key] = f"{type(error).__name__}: {_last_line(str(error))}"
-                continue
-            entry["failures"].pop(key, None)
-            entry["approaches"][key] = {"runs": runs, "median": median_run(runs)}
+    flow = None
+
+    def flow_runner():
+        nonlocal flow
+        if flow is None:
+            from nifi_flow import FlowApproach
+
+            flow = FlowApproach(args.chunk_rows, args.concurrent_tasks, None if args.no_warm_up else input_for(WARM_UP_ROWS))
+            results["flow_environment"] = {"date": env["date"], **flow.versions}
+        return flow
+
+    try:
+        for size in args.sizes:
+            path = input_for(size)
+            order_ids = input_order_ids(path) if "a" in args.approaches else None
+            plan = {
+                "a": lambda: run_demo(path, order_ids),
+                "b": lambda: run_ingest(path, workers=1),
+                "b2": lambda: run_ingest(path, workers=2),
+                "c": lambda: run_worker("duckdb", path),
+                "d1": lambda: run_worker("encrypt-per-value", path),
+                "d2": lambda: run_worker("encrypt-batch", path),
+                "e": lambda number: flow_runner().run(path, profile=number == 0 and size == max(args.sizes)),
+            }
+            entry = results["sizes"].setdefault(str(size), {"input_bytes": path.stat().st_size, "approaches": {}, "failures": {}})
+            for key, run in plan.items():
+                if key[0] not in args.approaches:
+                    continue
+                runs = []
+                try:
+                    if key == "e":
+                        key = flow_runner().variant
+                    for number in range(args.runs[size]):
+                        runs.append(run(number) if key[0] == "e" else run())
+                        print(f"{size:>9,} rows  {key:<2} run {number + 1}: {runs[-1]['seconds']:8.2f} s  "
+                              f"{runs[-1]['max_rss_bytes'] / 2**20:7.0f} MiB", flush=True)
+                except Exception as error:  # one approach failing must not lose the others' numbers
+                    print(f"{size:>9,} rows  {key:<2} failed: {error}", flush=True)
+                    entry["failures"][key] = f"{type(error).__name__}: {_last_line(str(error))}"
+                    continue
+                entry["failures"].pop(key, None)
+                entry["approaches"][key] = {"runs": runs, "median": median_run(runs), "measured": env["date"]}
+    finally:
+        if flow is not None:
+            flow.close()
 
     table = render(results, results["environment"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.md").write_text(table)
-    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=str))
     print()
     print(table)
 
