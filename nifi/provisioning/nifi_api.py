@@ -16,16 +16,15 @@ class NiFiApiError(RuntimeError):
 
 class NiFiApi:
     def __init__(self, port: int | str, ca_cert: Path, token: str | None = None):
+        self.port, self.ca_cert, self.token = port, ca_cert, token
         self.base = f"https://localhost:{port}/nifi-api"
         self.context = ssl.create_default_context(cafile=str(ca_cert))
-        self.token = token
 
     def login(self, username: str, password: str) -> "NiFiApi":
+        """The same API with a token for `username`; raises NiFiApiError when NiFi refuses the login."""
         form = urllib.parse.urlencode({"username": username, "password": password}).encode()
         token = self._call("POST", "/access/token", form, "application/x-www-form-urlencoded", raw=True)
-        authenticated = NiFiApi.__new__(NiFiApi)
-        authenticated.base, authenticated.context, authenticated.token = self.base, self.context, token
-        return authenticated
+        return NiFiApi(self.port, self.ca_cert, token)
 
     def get(self, path: str) -> dict:
         return self._call("GET", path)
