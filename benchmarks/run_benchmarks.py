@@ -426,7 +426,7 @@ def render(results: dict, env: dict) -> str:
 
 def render_flow(results: dict, sizes: list[int], flow_keys: list[str]) -> list[str]:
     """The flow's runs (e and its variants): each run, memory, CPU, rows; the profile; before/after; targets."""
-    from nifi_flow import render_profile
+    from nifi_flow import WINDOW_SECONDS, render_profile
 
     rows = [(key, size, results["sizes"][str(size)]["approaches"][key]) for key in flow_keys for size in sizes
             if key in results["sizes"][str(size)]["approaches"]]
@@ -435,7 +435,8 @@ def render_flow(results: dict, sizes: list[int], flow_keys: list[str]) -> list[s
     out = ["", "The NiFi flow (e): wall time = the input visible in the watched folder → LastModified of its last object "
            "in MinIO; peak RSS = NiFi's process group (the JVM and its Python processes) sampled every 0.5 s; core busy % "
            "from /proc/stat over the run (whole machine); CPU s of the NiFi JVM, NiFi's Python processes and MinIO; "
-           "rows stored = order_info + quarantine rows in the lake over input rows.", "",
+           "rows stored = order_info + quarantine rows in the lake over input rows. Busy = user + system (+ nice, irq), "
+           "steal = time the hypervisor ran something else on the virtual CPU (runs without a steal figure counted it as busy).", "",
            "| approach | rows | Chunk Rows | each run, s | median s | rows/s | taken by GetFile, s | first object, s | "
            "peak RSS MiB (median, max) | RSS at drop MiB | core busy % | CPU s JVM / Python / MinIO | rows stored | objects | "
            "seen by the harness, s |",
@@ -446,6 +447,8 @@ def render_flow(results: dict, sizes: list[int], flow_keys: list[str]) -> list[s
         runs = entry["runs"]
         extra = median_resources(runs)
         busy = " / ".join(f"{value:.0f}" for value in extra["core_busy_percent"].values())
+        if extra["core_steal_percent"] is not None:
+            busy += f" (steal {' / '.join(f'{value:.0f}' for value in extra['core_steal_percent'].values())})"
         cpu = extra["cpu_seconds"]
         stored = min(run["intact_percent"] for run in runs)
         each = ", ".join(f"{run['seconds']:.2f}" for run in runs)
@@ -460,17 +463,22 @@ def render_flow(results: dict, sizes: list[int], flow_keys: list[str]) -> list[s
     for key in flow_keys:
         measured = [(size, results["sizes"][str(size)]["approaches"][key]) for size in sizes
                     if key in results["sizes"][str(size)]["approaches"]]
-        if not measured:
-            continue
-        size, entry = measured[-1]
-        profiled = [run for run in entry["runs"] if run.get("window_clean")] or entry["runs"]
-        run = profiled[0]
-        window = ("started with no task of the flow in the window" if run.get("window_clean") else
-                  "started with earlier tasks still in the window, so the difference is approximate")
-        out += ["", f"Per-processor profile of {label(key)} at {size:,} rows, run {entry['runs'].index(run) + 1}: "
-                f"NiFi's processor status after the run minus before it (its counters are sums over the last 5 minutes; "
-                f"the run took {run['seconds']:.0f} s and {window}).", ""]
-        out += render_profile(run["profile"], run["seconds"])
+        shown = []
+        for size, entry in reversed(measured):  # the largest size whose profile is whole, and any larger one
+            run = ([run for run in entry["runs"] if run.get("window_clean")] or entry["runs"])[0]
+            shown.append((size, entry, run))
+            if run["detected_seconds"] + 2 < WINDOW_SECONDS and run.get("window_clean"):
+                break
+        for size, entry, run in reversed(shown):
+            window = ("started with no task of the flow in the window" if run.get("window_clean") else
+                      "started with earlier tasks still in the window, so the difference is approximate")
+            if run["detected_seconds"] + 2 >= WINDOW_SECONDS:
+                window += (f"; it outlasted the window, so this is its last {WINDOW_SECONDS} s only, "
+                           f"about {100 * WINDOW_SECONDS / run['seconds']:.0f} % of it")
+            out += ["", f"Per-processor profile of {label(key)} at {size:,} rows, run {entry['runs'].index(run) + 1}: "
+                    f"NiFi's processor status after the run minus before it (its counters are sums over the last 5 minutes; "
+                    f"the run took {run['seconds']:.0f} s and {window}).", ""]
+            out += render_profile(run["profile"], min(run["seconds"], WINDOW_SECONDS))
 
     variants = [key for key in flow_keys if key != "e"]
     if variants:
@@ -507,6 +515,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--chunk-rows", type=int, help="e: set the flow's Chunk Rows parameter for these runs (restored after)")
     parser.add_argument("--concurrent-tasks", default="", help="e: 'PROCESSOR NAME=N,...' for these runs (restored after)")
     parser.add_argument("--no-warm-up", action="store_true", help="e: skip the uncounted 25,000-row run before the first")
+    parser.add_argument("--no-profile-wait", action="store_true",
+                        help="e: do not wait for NiFi's 5-minute status window to empty before the largest size's first run")
+    parser.add_argument("--render", action="store_true", help="measure nothing: re-render latest.json into latest.md")
     args = parser.parse_args()
     args.sizes = [int(size) for size in args.sizes.split(",")]
     runs = [int(count) for count in args.runs.split(",")]
@@ -526,7 +537,9 @@ def main() -> None:
     args = parse_args()
     env = environment()
     previous = RESULTS / "latest.json"
-    results = json.loads(previous.read_text()) if args.update and previous.exists() else {"environment": env, "sizes": {}}
+    results = json.loads(previous.read_text()) if (args.update or args.render) and previous.exists() else {"environment": env, "sizes": {}}
+    if args.render:
+        args.sizes = []
     flow = None
 
     def flow_runner():
@@ -549,7 +562,7 @@ def main() -> None:
                 "c": lambda: run_worker("duckdb", path),
                 "d1": lambda: run_worker("encrypt-per-value", path),
                 "d2": lambda: run_worker("encrypt-batch", path),
-                "e": lambda number: flow_runner().run(path, profile=number == 0 and size == max(args.sizes)),
+                "e": lambda number: flow_runner().run(path, profile=number == 0 and size == max(args.sizes) and not args.no_profile_wait),
             }
             entry = results["sizes"].setdefault(str(size), {"input_bytes": path.stat().st_size, "approaches": {}, "failures": {}})
             for key, run in plan.items():
