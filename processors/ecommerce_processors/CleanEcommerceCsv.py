@@ -9,6 +9,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ecommerce_pipeline.cleaning import InvalidCsv  # noqa: E402
 from ecommerce_pipeline.flowfile_content import clean_chunk  # noqa: E402
 from ecommerce_pipeline.object_keys import fragment_chunk_id  # noqa: E402
+from ecommerce_processors.py4j_content import decode_content_in_one_call  # noqa: E402
+
+decode_content_in_one_call()
 
 
 class CleanEcommerceCsv(FlowFileTransform):

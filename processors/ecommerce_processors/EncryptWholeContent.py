@@ -10,6 +10,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ecommerce_pipeline.encryption import key_list_problem, parse_keys  # noqa: E402
 from ecommerce_pipeline.flowfile_content import encrypt_whole_content, quarantine_reason  # noqa: E402
 from ecommerce_pipeline.object_keys import fragment_chunk_id  # noqa: E402
+from ecommerce_processors.py4j_content import decode_content_in_one_call  # noqa: E402
+
+decode_content_in_one_call()
 
 
 class EncryptWholeContent(FlowFileTransform):

@@ -8,6 +8,9 @@ from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, Stan
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ecommerce_pipeline.object_store import StorageError, put_object, s3_client  # noqa: E402
+from ecommerce_processors.py4j_content import decode_content_in_one_call  # noqa: E402
+
+decode_content_in_one_call()
 
 
 class UploadToS3(FlowFileTransform):

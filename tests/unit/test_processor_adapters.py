@@ -16,6 +16,7 @@ import sys
 import types
 from pathlib import Path
 
+import py4j.protocol
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
@@ -104,6 +105,7 @@ class Logger:
 def load(monkeypatch):
     for name, module in fake_nifiapi().items():
         monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(py4j.protocol, "decode_bytearray", py4j.protocol.decode_bytearray)  # the modules replace it
 
     def load_processor(name: str, **properties):
         spec = importlib.util.spec_from_file_location(f"adapter_test_{name}", PACKAGE / f"{name}.py")
