@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from .chunking import count_records
-from .object_keys import QUARANTINE_PREFIX
+from .object_keys import QUARANTINE_PREFIX, safe_stem
 from .settings import S3Settings
 
 CLEAN_SEGMENTS = ("customer_info", "order_info", "payment_and_delivery_info")
@@ -86,7 +86,7 @@ def wait_until_landed(s3: S3Settings, source: Path, records: int, timeout: float
     next_report = started + 5
     objects: list[LandedObject] = []
     while time.monotonic() - started < timeout:
-        objects = landed_objects(s3, source.stem, since=dropped_at)
+        objects = landed_objects(s3, safe_stem(source.stem), since=dropped_at)
         if is_complete(objects, records):
             return objects
         if time.monotonic() >= next_report:

@@ -7,8 +7,21 @@ failure, and a replayed chunk must land on the keys it already wrote.
 
 import datetime as dt
 import hashlib
+import re
 
 QUARANTINE_PREFIX = "_quarantine"
+# The flow's "Stamp ingest date and source" applies the same two patterns in NiFi's expression language.
+UNSAFE_STEM_CHARACTER = "[^A-Za-z0-9._-]"
+LEADING_DOT = "^[.]"
+
+
+def safe_stem(stem: str) -> str:
+    """A file name's stem as it may appear in a key: ASCII letters, digits, '.', '_' and '-', no leading dot.
+
+    So a name like `..\\..\\etc passwd.csv` can neither climb out of its prefix when the bucket
+    is copied to a file system nor put a separator or control character into a key.
+    """
+    return re.sub(LEADING_DOT, "_", re.sub(UNSAFE_STEM_CHARACTER, "_", stem))
 
 
 def chunk_id(position: int, content: bytes) -> str:
@@ -29,5 +42,5 @@ def fragment_chunk_id(fragment_index: str | None, content: bytes) -> str:
 
 
 def object_key(prefix: str, ingest_date: dt.date, source_stem: str, unique_id: str, suffix: str = ".parquet") -> str:
-    """`<prefix>/ingest_date=YYYY-MM-DD/<stem>-<id><suffix>`: never another file's key."""
-    return f"{prefix}/ingest_date={ingest_date.isoformat()}/{source_stem}-{unique_id}{suffix}"
+    """`<prefix>/ingest_date=YYYY-MM-DD/<safe stem>-<id><suffix>`: never another file's key."""
+    return f"{prefix}/ingest_date={ingest_date.isoformat()}/{safe_stem(source_stem)}-{unique_id}{suffix}"

@@ -5,6 +5,7 @@ command-line ingestion would: every input row exactly once in a segment or in qu
 encrypted by policy, typed, and every unreadable file encrypted in _quarantine/ with a reason.
 """
 
+import json
 import re
 import subprocess
 import sys
@@ -99,7 +100,8 @@ def test_redeploying_changes_nothing_and_keeps_one_group(deployed_flow):
         assert "'ecommerce-ingest': unchanged" in again.stdout
     status = deploy_flow("status")
     assert status.returncode == 0, status.stdout + status.stderr
-    assert status.stdout.count("Running") == 14
+    in_flow = json.loads((REPO / "flows" / "ecommerce-ingest.json").read_text())["flowContents"]["processors"]
+    assert status.stdout.count("Running") == len(in_flow) == 16
 
 
 def test_a_nifi_restart_mid_file_still_stores_every_row_once(minio, deployed_flow, tmp_path, lake_objects):

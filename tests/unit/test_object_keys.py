@@ -1,11 +1,16 @@
 """Object keys of the output contract: one chunk-id rule for the command-line ingestion and NiFi."""
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 
 from ecommerce_pipeline import ingest
-from ecommerce_pipeline.object_keys import QUARANTINE_PREFIX, chunk_id, fragment_chunk_id, object_key
+from ecommerce_pipeline.object_keys import (
+    LEADING_DOT, QUARANTINE_PREFIX, UNSAFE_STEM_CHARACTER, chunk_id, fragment_chunk_id, object_key, safe_stem)
+
+FLOW = Path(__file__).resolve().parents[2] / "flows" / "ecommerce-ingest.json"
 
 CHUNK = b"header\nrow\n"
 
@@ -41,3 +46,23 @@ def test_object_key_layout():
 def test_the_command_line_ingestion_uses_the_shared_rule():
     assert ingest.chunk_id is chunk_id and ingest.object_key is object_key
     assert ingest.QUARANTINE_PREFIX == QUARANTINE_PREFIX
+
+
+@pytest.mark.parametrize("stem, safe", [
+    ("orders_2026-11.v2", "orders_2026-11.v2"),
+    ("../../etc/passwd", "_._.._etc_passwd"),
+    ("..\\..\\evil name;rm -rf", "_._.._evil_name_rm_-rf"),
+    ("Bestellungen März\nx", "Bestellungen_M_rz_x"),
+])
+def test_a_stem_in_a_key_has_no_separator_no_leading_dot_and_no_control_character(stem, safe):
+    assert safe_stem(stem) == safe
+    key = object_key("order_info", dt.date(2026, 11, 24), stem, "abc")
+    assert key == f"order_info/ingest_date=2026-11-24/{safe}-abc.parquet"
+    assert ".." not in key.split("/") and "\\" not in key
+
+
+def test_the_flow_makes_the_stem_safe_with_the_same_patterns():
+    processors = json.loads(FLOW.read_text())["flowContents"]["processors"]
+    stamp = next(p for p in processors if p["name"] == "Stamp ingest date and source")
+    assert stamp["properties"]["source.stem"] == (
+        f"${{filename:substringBeforeLast('.'):replaceAll('{UNSAFE_STEM_CHARACTER}', '_'):replaceAll('{LEADING_DOT}', '_')}}")
