@@ -521,13 +521,14 @@ def profile_difference(before: dict[str, dict], after: dict[str, dict]) -> dict[
 class FlowApproach:
     """Connects once, applies the variant (Chunk Rows, concurrent tasks), warms the flow, restores on close."""
 
-    def __init__(self, chunk_rows: int | None, concurrent_tasks: dict[str, int], warm_up_input: Path | None):
+    def __init__(self, chunk_rows: int | None, concurrent_tasks: dict[str, int], warm_up_input: Path | None,
+                 build: str | None = None):
         self.flow = FlowUnderTest()
         self.deployed_chunk_rows = self.flow.chunk_rows()
         self.chunk_rows = chunk_rows or self.deployed_chunk_rows
         self.concurrent_tasks = concurrent_tasks
         self.records: dict[Path, int] = {}
-        self.variant = variant_key(self.chunk_rows, self.deployed_chunk_rows, concurrent_tasks)
+        self.variant = variant_key(self.chunk_rows, self.deployed_chunk_rows, concurrent_tasks, build)
         try:
             self.versions = self.flow.versions()
             self.flow.set_chunk_rows(self.chunk_rows)
@@ -555,9 +556,10 @@ class FlowApproach:
         self.flow.restore()
 
 
-def variant_key(chunk_rows: int, deployed: int, concurrent_tasks: dict[str, int]) -> str:
-    """'e' for the flow as deployed; 'e[Chunk Rows=100000]' etc. for a variant measured beside it."""
-    changes = [f"Chunk Rows={chunk_rows}"] if chunk_rows != deployed else []
+def variant_key(chunk_rows: int, deployed: int, concurrent_tasks: dict[str, int], build: str | None = None) -> str:
+    """'e' for the flow as deployed; 'e[Chunk Rows=100000]', 'e[processors at 5861c31]' etc. for a variant beside it."""
+    changes = [build] if build else []
+    changes += [f"Chunk Rows={chunk_rows}"] if chunk_rows != deployed else []
     changes += [f"{name} tasks={tasks}" for name, tasks in sorted(concurrent_tasks.items())]
     return f"e[{', '.join(changes)}]" if changes else "e"
 

@@ -3,6 +3,7 @@
     python benchmarks/run_benchmarks.py [--sizes 25000,250000,1000000] [--runs 3 | --runs 3,3,1] [--with-5m]
         [--approaches a,b,c,d,e] [--update]   (re-measure some approaches, keep the rest of latest.json)
         [--chunk-rows N] [--concurrent-tasks 'Clean rows=2']   (e: a variant of the flow, beside e as deployed)
+        [--build 'processors at 5861c31']   (e: NiFi runs another build of the processors, e.g. before a change)
 
 For each size it generates a seed-like input once (cached in benchmarks/results/inputs/)
 and measures, each in its own subprocess so peak RSS belongs to one approach:
@@ -13,7 +14,8 @@ and measures, each in its own subprocess so peak RSS belongs to one approach:
   e  the deployed NiFi flow: the input dropped into the watched folder -> its last object in
      MinIO (needs `nifi/stack up && python3 deploy_flow.py`; see nifi_flow.py). A variant
      (--chunk-rows, --concurrent-tasks) is set through NiFi's API for the command's e runs,
-     stored under its own key (e[Chunk Rows=100000]) and restored afterwards.
+     stored under its own key (e[Chunk Rows=100000]) and restored afterwards; --build names
+     the processors NiFi has loaded when they are not this checkout's (e[processors at 5861c31]).
 Results: a markdown table on stdout and in benchmarks/results/latest.md, raw runs in
 benchmarks/results/latest.json. docs/benchmarks.md explains the method.
 """
@@ -464,6 +466,8 @@ def render_flow(results: dict, sizes: list[int], flow_keys: list[str]) -> list[s
         measured = [(size, results["sizes"][str(size)]["approaches"][key]) for size in sizes
                     if key in results["sizes"][str(size)]["approaches"]]
         shown = []
+        if not any(run.get("window_clean") for _, entry in measured for run in entry["runs"]):
+            continue  # no run of this variant started with an empty status window: no profile to show
         for size, entry in reversed(measured):  # the largest size whose profile is whole, and any larger one
             run = ([run for run in entry["runs"] if run.get("window_clean")] or entry["runs"])[0]
             shown.append((size, entry, run))
@@ -482,22 +486,20 @@ def render_flow(results: dict, sizes: list[int], flow_keys: list[str]) -> list[s
 
     variants = [key for key in flow_keys if key != "e"]
     if variants:
-        out += ["", "The flow as deployed (e) against its variants, same inputs:", "",
-                "| rows | " + " | ".join(["e rows/s"] + [f"{key} rows/s | ×" for key in variants]) + " |",
-                "|---:|" + "---:|" * (1 + 2 * len(variants))]
-        for size in sizes:
-            approaches = results["sizes"][str(size)]["approaches"]
-            if "e" not in approaches:
-                continue
-            base = approaches["e"]["median"]["seconds"]
-            cells = [f"{size / base:,.0f}"]
-            for key in variants:
-                if key in approaches:
-                    seconds = approaches[key]["median"]["seconds"]
-                    cells += [f"{size / seconds:,.0f}", f"{base / seconds:.2f}"]
-                else:
-                    cells += ["—", "—"]
-            out.append(f"| {size:,} | " + " | ".join(cells) + " |")
+        out += ["", "The flow's variants against what they change (a variant e[X, Chunk Rows=N] against e[X], "
+                "any other against e, the flow as deployed), same inputs:", "",
+                "| variant | measured | rows | runs | median s | rows/s | against | its rows/s | × |", "|---|---|---:|---:|---:|---:|---|---:|---:|"]
+        for key in variants:
+            inner = key[2:-1].rsplit(", Chunk Rows=", 1)
+            base = f"e[{inner[0]}]" if len(inner) == 2 and f"e[{inner[0]}]" in flow_keys else "e"
+            for size in sizes:
+                approaches = results["sizes"][str(size)]["approaches"]
+                if key not in approaches or base not in approaches:
+                    continue
+                mine, theirs = approaches[key]["median"], approaches[base]["median"]
+                measured = approaches[key].get("measured", "")
+                out.append(f"| {label(key)} | {measured} | {size:,} | {mine['runs']} | {mine['seconds']:,.2f} | {size / mine['seconds']:,.0f} | "
+                           f"{base} | {size / theirs['seconds']:,.0f} | {theirs['seconds'] / mine['seconds']:.2f} |")
     return out
 
 
@@ -514,6 +516,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--update", action="store_true", help="merge into latest.json: re-measure some approaches, keep the rest")
     parser.add_argument("--chunk-rows", type=int, help="e: set the flow's Chunk Rows parameter for these runs (restored after)")
     parser.add_argument("--concurrent-tasks", default="", help="e: 'PROCESSOR NAME=N,...' for these runs (restored after)")
+    parser.add_argument("--build", help="e: the processors NiFi runs are not this checkout's; store the runs as e[BUILD]")
     parser.add_argument("--no-warm-up", action="store_true", help="e: skip the uncounted 25,000-row run before the first")
     parser.add_argument("--no-profile-wait", action="store_true",
                         help="e: do not wait for NiFi's 5-minute status window to empty before the largest size's first run")
@@ -547,7 +550,8 @@ def main() -> None:
         if flow is None:
             from nifi_flow import FlowApproach
 
-            flow = FlowApproach(args.chunk_rows, args.concurrent_tasks, None if args.no_warm_up else input_for(WARM_UP_ROWS))
+            flow = FlowApproach(args.chunk_rows, args.concurrent_tasks, None if args.no_warm_up else input_for(WARM_UP_ROWS),
+                               args.build)
             results["flow_environment"] = {"date": env["date"], **flow.versions}
         return flow
 
