@@ -143,22 +143,16 @@ def _extension(pid: int) -> str:
     return command.split("/extensions/")[1].split("/")[0] if "/extensions/" in command else "framework"
 
 
-class ResourceSampler:
-    """Peak RSS of NiFi's process group (JVM + Python processes), sampled every 0.5 s, and the
-    CPU used between start and stop: each core's busy %, and the CPU seconds of the NiFi JVM,
-    NiFi's Python processes, MinIO and this harness."""
+class Sampler:
+    """Calls `sample()` on a thread every `seconds` from entering a `with` block to leaving it."""
 
-    def __init__(self, nifi_pgid: int, minio_pgid: int | None):
-        self.nifi_pgid, self.minio_pgid = nifi_pgid, minio_pgid
-        self.samples: list[tuple[int, int, int]] = []  # (total KiB, JVM KiB, Python processes)
+    seconds = SAMPLE_SECONDS
+
+    def __init__(self):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self):
-        self._cores = _per_core_stat()
-        self._nifi = _cpu_ticks(self.nifi_pgid)
-        self._minio = _cpu_ticks(self.minio_pgid)
-        self._own = os.times()
         self._started = time.monotonic()
         self._thread.start()
         return self
@@ -166,6 +160,36 @@ class ResourceSampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+        return False
+
+    def sample(self) -> None:
+        raise NotImplementedError
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.seconds)
+
+
+class ResourceSampler(Sampler):
+    """Peak RSS of NiFi's process group (JVM + Python processes), sampled every 0.5 s, and the
+    CPU used between start and stop: each core's busy %, and the CPU seconds of the NiFi JVM,
+    NiFi's Python processes, MinIO and this harness."""
+
+    def __init__(self, nifi_pgid: int, minio_pgid: int | None):
+        super().__init__()
+        self.nifi_pgid, self.minio_pgid = nifi_pgid, minio_pgid
+        self.samples: list[tuple[int, int, int]] = []  # (total KiB, JVM KiB, Python processes)
+
+    def __enter__(self):
+        self._cores = _per_core_stat()
+        self._nifi = _cpu_ticks(self.nifi_pgid)
+        self._minio = _cpu_ticks(self.minio_pgid)
+        self._own = os.times()
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
         seconds = time.monotonic() - self._started
         cores = _per_core_stat()
         nifi, minio, own = _cpu_ticks(self.nifi_pgid), _cpu_ticks(self.minio_pgid), os.times()
@@ -200,18 +224,16 @@ class ResourceSampler:
         }
         return False
 
-    def _run(self):
-        while not self._stop.is_set():
-            total = jvm = python = 0
-            for pid, _ in _group_processes(self.nifi_pgid):
-                rss = _rss_kib(pid)
-                total += rss
-                if pid == self.nifi_pgid:
-                    jvm = rss
-                else:
-                    python += 1
-            self.samples.append((total, jvm, python))
-            self._stop.wait(SAMPLE_SECONDS)
+    def sample(self) -> None:
+        total = jvm = python = 0
+        for pid, _ in _group_processes(self.nifi_pgid):
+            rss = _rss_kib(pid)
+            total += rss
+            if pid == self.nifi_pgid:
+                jvm = rss
+            else:
+                python += 1
+        self.samples.append((total, jvm, python))
 
 
 # --- NiFi -------------------------------------------------------------------------------
