@@ -24,8 +24,9 @@ sys.path[:0] = [str(REPO / "nifi"), str(REPO / "processors")]
 
 from ecommerce_pipeline.lake_watch import drop_into_inbox, landed_objects, records_in, wait_until_landed  # noqa: E402
 from ecommerce_pipeline.settings import S3Settings, load_settings  # noqa: E402
+from provisioning.paths import STATE  # noqa: E402
+from provisioning.processes import group_processes, running_pid  # noqa: E402
 
-STATE = REPO / ".stack"
 PYTHON_TYPES = {path.stem for path in (REPO / "processors" / "ecommerce_processors").glob("[A-Z]*.py")}
 CHUNK_ROWS_PARAMETER = "Chunk Rows"
 SAMPLE_SECONDS = 0.5
@@ -82,28 +83,6 @@ class _FooterClient:
 # --- memory and CPU of the stack's processes ----------------------------------------------
 
 
-def stack_pid(service: str) -> int | None:
-    try:
-        pid = int((STATE / f"{service}.pid").read_text())
-        os.kill(pid, 0)
-        return pid
-    except (OSError, ValueError):
-        return None
-
-
-def _group_processes(pgid: int) -> list[tuple[int, list[str]]]:
-    """(pid, /proc/<pid>/stat fields after the command name) of every live process in the group."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(") ", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append((int(stat.parent.name), fields))
-    return found
-
-
 def _rss_kib(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -118,7 +97,7 @@ def _cpu_ticks(pgid: int | None) -> dict[int, int]:
     """utime + stime of each process in the group, in clock ticks."""
     if pgid is None:
         return {}
-    return {pid: int(fields[11]) + int(fields[12]) for pid, fields in _group_processes(pgid)}
+    return {pid: int(fields[11]) + int(fields[12]) for pid, fields in group_processes(pgid)}
 
 
 def _per_core_stat() -> dict[str, tuple[int, int, int]]:
@@ -226,7 +205,7 @@ class ResourceSampler(Sampler):
 
     def sample(self) -> None:
         total = jvm = python = 0
-        for pid, _ in _group_processes(self.nifi_pgid):
+        for pid, _ in group_processes(self.nifi_pgid):
             rss = _rss_kib(pid)
             total += rss
             if pid == self.nifi_pgid:
@@ -259,10 +238,10 @@ class FlowUnderTest:
         if group is None:
             raise RuntimeError(f"the flow {name!r} is not deployed: run `nifi/stack up && python3 deploy_flow.py`")
         self.group_id = group.id
-        self.nifi_pgid = stack_pid("nifi")
+        self.nifi_pgid = running_pid("nifi")
         if self.nifi_pgid is None:
             raise RuntimeError("no NiFi process in .stack/nifi.pid: start it with `nifi/stack up`")
-        self.minio_pgid = stack_pid("minio")
+        self.minio_pgid = running_pid("minio")
         self.s3 = S3Settings.from_settings(self.settings)
         self.inbox = Path(self.settings.get("INBOX_DIR") or REPO / "data" / "inbox").resolve()
         self._restore: list = []

@@ -82,16 +82,22 @@ def stop(service: str, grace_seconds: float = 60) -> None:
     say(f"{service}: stopped")
 
 
-def _group_alive(pgid: int) -> bool:
-    """Whether any live (non-zombie) process is left in the group: the JVM or its Python children."""
+def group_processes(pgid: int) -> list[tuple[int, list[str]]]:
+    """(pid, /proc/<pid>/stat fields after the command name) of every live (non-zombie) process in the group."""
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(") ", 1)[1].split()
         except (OSError, IndexError):
             continue
         if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+            found.append((int(stat.parent.name), fields))
+    return found
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any live process is left in the group: the JVM or its Python children."""
+    return bool(group_processes(pgid))
 
 
 def tail(path: Path, lines: int = 40) -> str:
