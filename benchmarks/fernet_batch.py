@@ -13,7 +13,7 @@ import time
 from cryptography.fernet import Fernet
 from faker import Faker
 
-from ecommerce_pipeline.encryption import BatchEncryptor, generate_key
+from ecommerce_pipeline.fernet_tokens import BatchEncryptor, generate_key
 
 POOL_SIZE = 2_000
 

@@ -247,7 +247,7 @@ def _work_encrypt(args) -> dict:
     """Approach d: encryption alone on the 8 policy columns' values of the input."""
     from cryptography.fernet import Fernet
 
-    from ecommerce_pipeline.encryption import BatchEncryptor, generate_key
+    from ecommerce_pipeline.fernet_tokens import BatchEncryptor, generate_key
 
     columns = _policy_values(args.input)
     key = generate_key()

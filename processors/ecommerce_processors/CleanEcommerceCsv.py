@@ -6,8 +6,7 @@ from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
 # NiFi loads this module by file path: make the shared core beside this package importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ecommerce_pipeline.cleaning import InvalidCsv  # noqa: E402
-from ecommerce_pipeline.flowfile_content import clean_chunk  # noqa: E402
+from ecommerce_pipeline.cleaning import InvalidCsv, clean_chunk  # noqa: E402
 from ecommerce_pipeline.object_keys import fragment_chunk_id  # noqa: E402
 from ecommerce_processors.py4j_content import decode_content_in_one_call  # noqa: E402
 

@@ -7,9 +7,10 @@ from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, Stan
 # NiFi loads this module by file path: make the shared core beside this package importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ecommerce_pipeline.encryption import MissingPolicyColumns, key_list_problem, parse_keys  # noqa: E402
-from ecommerce_pipeline.flowfile_content import OUTPUT_MIME_TYPES, encrypt_content  # noqa: E402
+from ecommerce_pipeline.content_encryption import OUTPUT_MIME_TYPES, encrypt_content  # noqa: E402
+from ecommerce_pipeline.fernet_tokens import key_list_problem, parse_keys  # noqa: E402
 from ecommerce_pipeline.policy import PolicyError, load_policy  # noqa: E402
+from ecommerce_pipeline.table_encryption import MissingPolicyColumns  # noqa: E402
 from ecommerce_processors.py4j_content import decode_content_in_one_call  # noqa: E402
 
 decode_content_in_one_call()

@@ -7,8 +7,8 @@ from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, Stan
 # NiFi loads this module by file path: make the shared core beside this package importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ecommerce_pipeline.encryption import key_list_problem, parse_keys  # noqa: E402
-from ecommerce_pipeline.flowfile_content import encrypt_whole_content, quarantine_reason  # noqa: E402
+from ecommerce_pipeline.content_encryption import encrypt_whole_content, quarantine_reason  # noqa: E402
+from ecommerce_pipeline.fernet_tokens import key_list_problem, parse_keys  # noqa: E402
 from ecommerce_pipeline.object_keys import fragment_chunk_id  # noqa: E402
 from ecommerce_processors.py4j_content import decode_content_in_one_call  # noqa: E402
 

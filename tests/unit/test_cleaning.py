@@ -10,12 +10,13 @@ import pytest
 from ecommerce_pipeline import cleaning
 from ecommerce_pipeline.cleaning import (
     DELIVERY_STATUSES,
-    TEXT_COLUMNS,
     VIP_STATUSES,
     CleaningResult,
     InvalidCsv,
+    clean_chunk,
     clean_frame,
     frame_to_csv_bytes,
+    read_csv_as_text,
     read_raw_csv,
 )
 from ecommerce_pipeline.columns import CLEAN_COLUMNS, QUARANTINE_REASON_COLUMN, RAW_COLUMNS
@@ -343,6 +344,31 @@ def test_generated_rows_are_fully_normalised(generated_result):
     assert set(clean["vip_status"]) == set(VIP_STATUSES)
     assert clean[["order_id", "customer_id", "order_date", "total_purchase_value"]].notna().all().all()
     assert clean["email_address"].isna().mean() == pytest.approx(0.05, abs=0.015)
-    for name in TEXT_COLUMNS:
+    for name in clean.columns.drop(["order_date", "total_purchase_value"]):
         values = clean[name].dropna()
         assert (values == values.str.strip()).all() and (values != "").all(), name
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    path = tmp_path_factory.mktemp("chunk") / "orders.csv"
+    write_sample_csv(path, rows=400, seed=9, bad_row_fraction=0.05, bom=True, crlf=True)
+    return path.read_bytes()
+
+
+def test_clean_chunk_counts_every_row_and_routes_by_reason(export):
+    cleaned = clean_chunk(export)
+    table = read_csv_as_text(cleaned.content)
+    assert table.column_names == [*CLEAN_COLUMNS, QUARANTINE_REASON_COLUMN]
+    reasons = table.column(QUARANTINE_REASON_COLUMN).to_pylist()
+    assert cleaned.rows_in == 400 == table.num_rows
+    assert cleaned.rows_quarantined == sum(1 for r in reasons if r) > 0
+    assert cleaned.rows_clean == sum(1 for r in reasons if not r)
+    attributes = cleaned.attributes()
+    assert int(attributes["clean.row.count"]) + int(attributes["quarantine.row.count"]) == int(attributes["record.count"])
+    assert sum(int(part.split(" x ")[0]) for part in attributes["quarantine.reasons"].split("; ")) >= cleaned.rows_quarantined
+
+
+def test_clean_chunk_rejects_unreadable_content():
+    with pytest.raises(InvalidCsv, match="binary content"):
+        clean_chunk(b"\x00\x01\x02PK")

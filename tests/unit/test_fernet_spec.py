@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from ecommerce_pipeline.encryption import BatchEncryptor, DecryptionFailed, decrypt_column
+from ecommerce_pipeline.fernet_tokens import BatchEncryptor, DecryptionFailed, decrypt_column
 
 SPEC_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "fernet-spec"
 
