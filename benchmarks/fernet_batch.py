@@ -1,6 +1,6 @@
 """Per-value `Fernet.encrypt` against the batch encryptor, side by side on the same values.
 
-Run: python benchmarks/fernet_batch.py [--values 200000] [--runs 5]
+Run: python -m benchmarks.fernet_batch [--values 200000] [--runs 5]
 The values look like the encrypted columns (names, emails, postal addresses of
 20-120 characters, some non-ASCII); both sides include UTF-8 encoding of the input.
 Exits non-zero when the batch encryptor is not at least MIN_SPEEDUP times as fast, the

@@ -349,15 +349,8 @@ def test_generated_rows_are_fully_normalised(generated_result):
         assert (values == values.str.strip()).all() and (values != "").all(), name
 
 
-@pytest.fixture(scope="module")
-def export(tmp_path_factory):
-    path = tmp_path_factory.mktemp("chunk") / "orders.csv"
-    write_sample_csv(path, rows=400, seed=9, bad_row_fraction=0.05, bom=True, crlf=True)
-    return path.read_bytes()
-
-
-def test_clean_chunk_counts_every_row_and_routes_by_reason(export):
-    cleaned = clean_chunk(export)
+def test_clean_chunk_counts_every_row_and_routes_by_reason(messy_export):
+    cleaned = clean_chunk(messy_export)
     table = read_csv_as_text(cleaned.content)
     assert table.column_names == [*CLEAN_COLUMNS, QUARANTINE_REASON_COLUMN]
     reasons = table.column(QUARANTINE_REASON_COLUMN).to_pylist()

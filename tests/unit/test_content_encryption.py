@@ -22,19 +22,11 @@ from ecommerce_pipeline.content_encryption import (
 )
 from ecommerce_pipeline.fernet_tokens import generate_key, parse_keys
 from ecommerce_pipeline.lake_parquet import parquet_bytes
-from ecommerce_pipeline.sample_data import write_sample_csv
 
 
-@pytest.fixture(scope="module")
-def export(tmp_path_factory):
-    path = tmp_path_factory.mktemp("chunk") / "orders.csv"
-    write_sample_csv(path, rows=400, seed=9, bad_row_fraction=0.05, bom=True, crlf=True)
-    return path.read_bytes()
-
-
-def test_encrypt_content_csv_changes_only_policy_columns_and_keeps_multiline_values(export):
+def test_encrypt_content_csv_changes_only_policy_columns_and_keeps_multiline_values(messy_export):
     key = generate_key()
-    routed = read_csv_as_text(clean_chunk(export).content)
+    routed = read_csv_as_text(clean_chunk(messy_export).content)
     customers = routed.select(["customer_id", "first_name", "last_name", "email_address", "phone_number",
                                "shipping_address", "vip_status"])
     buffer = io.BytesIO()
