@@ -163,11 +163,6 @@ def test_vip_status_is_normalised(text, expected):
     assert clean_value("vip_status", VIP_Status=text) == expected
 
 
-def test_vocabularies():
-    assert DELIVERY_STATUSES == ("Delivered", "Shipped", "In Transit", "Pending", "Cancelled", "Returned")
-    assert VIP_STATUSES == ("Yes", "No")
-
-
 def test_bom_and_crlf_input_is_read():
     content = export_bytes(raw_row(Shipping_Address=TRICKY_ADDRESS), raw_row(Order_ID="ORD-2"), line_end="\r\n", bom=True)
     raw = read_raw_csv(content)

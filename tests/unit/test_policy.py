@@ -4,7 +4,7 @@ import pyarrow as pa
 import pytest
 
 from ecommerce_pipeline.columns import CLEAN_COLUMNS, QUARANTINE_REASON_COLUMN
-from ecommerce_pipeline.policy import DEFAULT_POLICY_PATH, PolicyError, load_policy
+from ecommerce_pipeline.policy import PolicyError, load_policy
 from ecommerce_pipeline.segments import split_segments
 
 DIRECT_IDENTIFIERS = (
@@ -27,11 +27,6 @@ ALWAYS_CLEAR = {
     "discount_code",
     "quarantine_reason",
 }
-
-
-def test_default_policy_sits_beside_the_module_and_defines_the_four_segments():
-    assert DEFAULT_POLICY_PATH.name == "encryption_policy.toml"
-    assert set(load_policy().segments) == {"customer_info", "order_info", "payment_and_delivery_info", "quarantine"}
 
 
 @pytest.mark.parametrize(
