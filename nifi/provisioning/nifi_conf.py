@@ -7,6 +7,7 @@ effect on the next `nifi/stack up`. The password is stored only as a bcrypt hash
 import string
 import sys
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import bcrypt
 
@@ -44,7 +45,7 @@ def render_conf(home: Path, env: dict[str, str], tls: TlsStores, logs: Path) -> 
         "keystore": str(tls.keystore),
         "truststore": str(tls.truststore),
         "store_password": tls.password,
-        "username": _xml_text(username),
+        "username": escape(username),
         "password_hash": bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode(),
         "login_provider_class": LOGIN_PROVIDER_CLASS,
     }
@@ -71,7 +72,3 @@ def _required(env: dict[str, str], name: str) -> str:
     if not value:
         raise StackError(f"{name} is not set: add it to .env (see .env.example)")
     return value
-
-
-def _xml_text(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
