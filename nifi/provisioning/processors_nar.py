@@ -32,8 +32,8 @@ BUNDLED = "NAR-INF/bundled-dependencies/"
 LOCK_CONSTRAINTS = ("numpy==2.4.6",)
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 PIP_PROGRESS = re.compile(r"^(Collecting|Installing|Successfully|ERROR)")
-# Nothing NiFi imports: compiled caches and the console scripts pip writes for the build's Python.
-LEFT_OUT = re.compile(r"(^|/)__pycache__/|\.pyc$|^bin/")
+# Our sources go in without compiled caches; the dependencies without the console scripts pip writes.
+SOURCE_CACHES = re.compile(r"(^|/)__pycache__/|\.pyc$")
 
 
 def project_version() -> str:
@@ -61,7 +61,7 @@ def python_version(python: str = sys.executable) -> str:
 def source_files() -> list[Path]:
     """The processors' and the core's files as the NAR holds them, sorted."""
     return sorted(path for package in PACKAGES for path in (PROCESSORS / package).rglob("*")
-                  if path.is_file() and not LEFT_OUT.search(path.relative_to(PROCESSORS).as_posix()))
+                  if path.is_file() and not SOURCE_CACHES.search(path.relative_to(PROCESSORS).as_posix()))
 
 
 def _digest(*parts: bytes) -> str:
@@ -88,17 +88,22 @@ def build_processors_nar(target_python: str | None = None) -> Path:
     say(f"processors: packaging {nar.name}")
     nar.parent.mkdir(parents=True, exist_ok=True)
     partial = nar.with_suffix(".partial")
-    write_nar(partial, manifest(project_version()), {"": PROCESSORS, BUNDLED: dependencies},
-              include=lambda relative: not LEFT_OUT.search(relative) and
-              (relative.split("/", 1)[0] in PACKAGES or relative.startswith(BUNDLED)))
+    write_nar(partial, manifest(project_version()), {"": PROCESSORS, BUNDLED: dependencies}, include=_in_nar)
     partial.replace(nar)
     say(f"processors: {nar} ({nar.stat().st_size / 2**20:.0f} MiB)")
     return nar
 
 
+def _in_nar(relative: str) -> bool:
+    if relative.startswith(BUNDLED):
+        return not relative.startswith(BUNDLED + "bin/")
+    return relative.split("/", 1)[0] in PACKAGES and not SOURCE_CACHES.search(relative)
+
+
 def bundled_dependencies(target_python: str) -> Path:
     """The locked dependencies installed for `target_python` on Linux x86-64, cached by lock and Python."""
-    target = CACHE / "processors-nar" / f"dependencies-py{target_python}-{_digest(LOCK_FILE.read_bytes())}"
+    key = _digest(LOCK_FILE.read_bytes(), b"with bytecode")
+    target = CACHE / "processors-nar" / f"dependencies-py{target_python}-{key}"
     marker = target / ".complete"
     if marker.exists():
         return target
@@ -116,8 +121,19 @@ def bundled_dependencies(target_python: str) -> Path:
     if code != 0:
         raise StackError(f"processors: the locked dependencies could not be installed for Python {target_python}; "
                          f"pip reported:\n{output[-3000:]}")
+    if target_python == python_version():
+        _compile(target)
     marker.write_text(target_python)
     return target
+
+
+def _compile(directory: Path) -> None:
+    """Bytecode in the NAR: each processor's Python imports pandas and pyarrow without compiling them first
+    (NiFi's Python may not write caches: PYTHONDONTWRITEBYTECODE). Hash-based, fixed hash seed, paths as in the
+    NAR rather than in the build's cache: reproducible."""
+    say("processors: compiling the dependencies' bytecode")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
+                    "-s", str(directory), "-p", BUNDLED.rstrip("/"), str(directory)], env={**os.environ, "PYTHONHASHSEED": "0"}, check=True, stdout=subprocess.DEVNULL)
 
 
 def manifest(version: str) -> str:

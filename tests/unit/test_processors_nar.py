@@ -114,6 +114,27 @@ def test_the_same_inputs_give_the_same_bytes_whatever_the_file_times(tree, tmp_p
     assert write(tree, tmp_path / "c.nar") != first
 
 
+def test_dependencies_go_in_with_their_bytecode_and_without_scripts_our_sources_without_caches():
+    bundled = processors_nar.BUNDLED
+    assert processors_nar._in_nar(bundled + "pandas/__pycache__/core.cpython-311.pyc")
+    assert not processors_nar._in_nar(bundled + "bin/f2py")
+    assert processors_nar._in_nar("ecommerce_pipeline/cleaning.py")
+    assert not processors_nar._in_nar("ecommerce_pipeline/__pycache__/cleaning.cpython-311.pyc")
+    assert not processors_nar._in_nar("requirements.lock")
+
+
+def test_bytecode_is_the_same_whatever_the_hash_seed_of_the_build(tmp_path, monkeypatch):
+    compiled = []
+    for seed in ("1", "2"):
+        tree = tmp_path / seed
+        tree.mkdir()
+        (tree / "module.py").write_text("def f(x):\n    return x in {'alpha', 'beta', 'gamma', 'delta'}\n")
+        monkeypatch.setenv("PYTHONHASHSEED", seed)
+        processors_nar._compile(tree)
+        compiled.append([p.read_bytes() for p in sorted(tree.rglob("*.pyc"))])
+    assert compiled[0] and compiled[0] == compiled[1]
+
+
 def test_the_nar_is_cached_by_its_sources(monkeypatch, tmp_path):
     monkeypatch.setattr(processors_nar, "CACHE", tmp_path)
     before = processors_nar.nar_path("3.11")
