@@ -73,7 +73,7 @@ def minio_up(env: dict[str, str]) -> None:
                "MINIO_BROWSER_REDIRECT": "off"})
     wait_until("minio", lambda: http_ok(health_url(env)), timeout=60)
     ensure_bucket(env)
-    ensure_access(env, f"127.0.0.1:{api_port}")
+    ensure_access(env, f"http://127.0.0.1:{api_port}")
     say(f"minio: healthy ({health_url(env)})")
 
 

@@ -5,6 +5,8 @@ MinioAdmin): a policy of the same name is replaced and a user's secret reset, so
 bucket, rule or .env secret takes effect on the next `up`.
 """
 
+from urllib.parse import urlsplit
+
 from minio.credentials import StaticProvider
 from minio.error import MinioException
 from minio.minioadmin import MinioAdmin
@@ -47,13 +49,15 @@ def analyst_policy(bucket: str) -> dict:
     ])
 
 
-def ensure_access(env: dict[str, str], endpoint: str) -> None:
+def ensure_access(env: dict[str, str], endpoint_url: str) -> None:
     """Creates or updates the flow's and the analyst's policies and users (MINIO_FLOW_*, MINIO_ANALYST_*)."""
     try:
         root, flow, analyst = (S3Settings.from_settings(env, account) for account in ("root", "flow", "analyst"))
     except MissingSetting as error:
         raise StackError(str(error)) from None
-    admin = MinioAdmin(endpoint=endpoint, credentials=StaticProvider(root.access_key, root.secret_key), secure=False)
+    endpoint = urlsplit(endpoint_url)
+    admin = MinioAdmin(endpoint=endpoint.netloc, credentials=StaticProvider(root.access_key, root.secret_key),
+                       secure=endpoint.scheme == "https")
     for user, policy_name, policy in ((flow, FLOW_POLICY, flow_policy(root.bucket)),
                                       (analyst, ANALYST_POLICY, analyst_policy(root.bucket))):
         try:
