@@ -13,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
+
 from provisioning.processes import group_processes
 
 from .inputs import REPO
@@ -63,9 +65,14 @@ def _rss_kib(pid: int) -> int:
 
 def _cpu_ticks(pgid: int | None) -> dict[int, int]:
     """utime + stime of each process in the group, in clock ticks."""
-    if pgid is None:
-        return {}
-    return {pid: int(fields[11]) + int(fields[12]) for pid, fields in group_processes(pgid)}
+    ticks = {}
+    for process in group_processes(pgid) if pgid is not None else []:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        ticks[process.pid] = round((times.user + times.system) * TICKS)
+    return ticks
 
 
 def _per_core_stat() -> dict[str, tuple[int, int, int]]:
@@ -173,7 +180,8 @@ class ResourceSampler(Sampler):
 
     def sample(self) -> None:
         total = jvm = python = 0
-        for pid, _ in group_processes(self.nifi_pgid):
+        for process in group_processes(self.nifi_pgid):
+            pid = process.pid
             rss = _rss_kib(pid)
             total += rss
             if pid == self.nifi_pgid:

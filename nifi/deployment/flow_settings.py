@@ -48,8 +48,9 @@ def flow_settings(settings: dict[str, str]) -> FlowSettings:
         "Fernet Keys": keys,
         "S3 Endpoint URL": settings.get("S3_ENDPOINT_URL") or f"http://127.0.0.1:{settings.get('MINIO_API_PORT', '9000')}",
         "S3 Bucket": settings.get("S3_BUCKET") or "ecommerce-lake",
-        "S3 Access Key ID": _required(settings, "MINIO_ROOT_USER"),
-        "S3 Secret Access Key": _required(settings, "MINIO_ROOT_PASSWORD"),
+        # the flow's own least-privilege MinIO user (nifi/provisioning/minio_access.py), never root
+        "S3 Access Key ID": _required(settings, "MINIO_FLOW_USER"),
+        "S3 Secret Access Key": _required(settings, "MINIO_FLOW_PASSWORD"),
     }
     values.update({SEGMENT_SQL_PARAMETER.format(route=route): sql for route, sql in segment_queries().items()})
     return FlowSettings(values, frozenset({"Fernet Keys", "S3 Access Key ID", "S3 Secret Access Key"}))

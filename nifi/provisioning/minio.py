@@ -5,14 +5,24 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .minio_access import ensure_access
 from .paths import CACHE, STATE
-from .processes import StackError, check_ports_free, http_ok, run_step, running_pid, say, spawn, wait_until
+from .processes import StackError, check_ports_free, end_leftovers, http_ok, run_step, running_pid, say, spawn, wait_until
 
 # The community edition's module version the Go module proxy serves: the repository's final
 # (archived) commit; the proxy refuses the RELEASE.2025-10-15T17-29-55Z pseudo-version.
 MINIO_MODULE = "github.com/minio/minio"
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
 MIN_GO = (1, 24)
+# `go install -v` names each package as it compiles it: an import path alone on a line.
+GO_PACKAGE = re.compile(r"[\w.~+-]+(?:/[\w.~+-]+)*")
+
+
+def go_progress(line: str) -> tuple[str, int] | None:
+    """A module `go install -v` downloaded or a package it compiled, as run_step counts it."""
+    if line.startswith("go: downloading "):
+        return ("modules downloaded", 0)
+    return ("packages compiled", 0) if GO_PACKAGE.fullmatch(line.strip()) else None
 
 
 def go_version() -> tuple[int, int]:
@@ -30,9 +40,11 @@ def minio_binary() -> Path:
     if go_version() < MIN_GO:
         raise StackError(f"MinIO needs Go >= {MIN_GO[0]}.{MIN_GO[1]}; found {'.'.join(map(str, go_version()))}")
     code, output = run_step(
-        f"building MinIO {MINIO_VERSION} with `go install` (first time only, a few minutes)",
-        ["go", "install", f"{MINIO_MODULE}@{MINIO_VERSION}"],
+        f"building MinIO {MINIO_VERSION} with `go install` (first time only: 9 min on a busy 2-core machine)",
+        ["go", "install", "-v", f"{MINIO_MODULE}@{MINIO_VERSION}"],
         {"GOBIN": str(binary.parent), "CGO_ENABLED": "0"},
+        shows=lambda line: go_progress(line) is None,
+        counts=go_progress,
     )
     if code != 0 or not binary.exists():
         raise StackError(f"`go install {MINIO_MODULE}@{MINIO_VERSION}` failed:\n{output[-3000:]}")
@@ -45,13 +57,15 @@ def health_url(env: dict[str, str]) -> str:
 
 def minio_up(env: dict[str, str]) -> None:
     api_port, console_port = int(env["MINIO_API_PORT"]), int(env["MINIO_CONSOLE_PORT"])
+    end_leftovers("minio")
+    data = STATE / "minio-data"
+    data.mkdir(parents=True, exist_ok=True)
+    data.chmod(0o700)  # the bucket's objects, plaintext exports under landing/ among them
     if running_pid("minio"):
         say(f"minio: already running on :{api_port}")
     else:
         check_ports_free("minio", {"MINIO_API_PORT": api_port, "MINIO_CONSOLE_PORT": console_port})
         binary = minio_binary()
-        data = STATE / "minio-data"
-        data.mkdir(parents=True, exist_ok=True)
         say(f"minio: starting on :{api_port} (console :{console_port})")
         spawn("minio", [str(binary), "server", str(data), "--address", f"127.0.0.1:{api_port}",
                         "--console-address", f"127.0.0.1:{console_port}", "--quiet"],
@@ -59,6 +73,7 @@ def minio_up(env: dict[str, str]) -> None:
                "MINIO_BROWSER_REDIRECT": "off"})
     wait_until("minio", lambda: http_ok(health_url(env)), timeout=60)
     ensure_bucket(env)
+    ensure_access(env, f"http://127.0.0.1:{api_port}")
     say(f"minio: healthy ({health_url(env)})")
 
 

@@ -17,6 +17,15 @@ ASSEMBLY_INPUTS = (REPO / "nifi" / "assembly", REPO / "nifi" / "login-provider",
 COMPLETE_MARKER = ".assembled"
 # Maven's own progress lines: one per module, test results and the outcome (not every warning).
 MAVEN_PROGRESS = re.compile(r"\[INFO\] Building |Tests run:|BUILD |\[ERROR\]")
+# A finished transfer in batch mode: `Downloaded from central: https://... (5.4 kB at 32 kB/s)`.
+MAVEN_DOWNLOADED = re.compile(r"Downloaded from [^:]+: \S+ \((\d+(?:\.\d+)?) (B|kB|MB|GB)\b")
+SI_BYTES = {"B": 1, "kB": 10**3, "MB": 10**6, "GB": 10**9}
+
+
+def maven_download(line: str) -> tuple[str, int] | None:
+    """A file Maven finished downloading, with its size, as run_step counts it."""
+    found = MAVEN_DOWNLOADED.search(line)
+    return ("files downloaded", round(float(found.group(1)) * SI_BYTES[found.group(2)])) if found else None
 
 
 def inputs_digest() -> str:
@@ -41,10 +50,10 @@ def assemble_nifi(java_home: Path) -> Path:
     shutil.rmtree(home, ignore_errors=True)
     code, output = run_step(
         f"assembling NiFi {NIFI_VERSION} with Maven into {home} (first time only: downloads, NAR packaging)",
-        ["mvn", "-B", "-ntp", "-f", str(REPO / "nifi" / "assembly" / "pom.xml"), f"-Dnifi.home={home}",
-         "package"],
+        ["mvn", "-B", "-f", str(REPO / "nifi" / "assembly" / "pom.xml"), f"-Dnifi.home={home}", "package"],
         {"JAVA_HOME": str(java_home)},
         shows=MAVEN_PROGRESS.search,
+        counts=maven_download,
     )
     if code != 0:
         missing = sorted(set(re.findall(r"(?:Could not find artifact|Failure to find) (\S+)", output)))

@@ -2,7 +2,8 @@
 
 The bootstrap (nifi.sh, RunNiFi) is not published, so the JVM is launched directly with the
 main class, classpath and system properties the bootstrap passes; `stop` sends SIGTERM,
-which NiFi handles as an orderly shutdown, and its Python children exit with it.
+which NiFi handles as an orderly shutdown, and its Python children exit with it. A JVM
+killed alone leaves its Python children running: `up` ends them before starting NiFi.
 """
 
 import socket
@@ -15,7 +16,7 @@ from .nifi_api import NiFiApi, NiFiApiError
 from .nifi_assembly import NIFI_VERSION, assemble_nifi
 from .nifi_conf import render_conf
 from .paths import NIFI_CA_CERT, NIFI_CONF, NIFI_STATE, NIFI_TLS
-from .processes import StackError, check_ports_free, running_pid, say, spawn, tail, wait_until
+from .processes import StackError, check_ports_free, end_leftovers, running_pid, say, spawn, tail, wait_until
 from .processors_nar import build_processors_nar, install_processors_nar, is_installed, python_version
 from .tls import ensure_tls
 
@@ -45,6 +46,7 @@ def app_log() -> Path:
 
 def nifi_up(env: dict[str, str]) -> None:
     port = int(env["NIFI_HTTPS_PORT"])
+    end_leftovers(SERVICE)  # Python processes a killed JVM left behind hold memory and the flow's files
     nar = build_processors_nar(python_version(sys.executable))
     if running_pid(SERVICE):
         say(f"nifi: already running on https://localhost:{port}/nifi")

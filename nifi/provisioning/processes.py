@@ -1,15 +1,23 @@
 """Starting, watching and stopping the stack's background services, and long steps with progress."""
 
 import os
-import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
+from typing import Callable
+
+import psutil
 
 from .paths import STATE
+
+SERVICE_VARIABLE = "ECOMMERCE_PIPELINE_SERVICE"
+LEFTOVER_GRACE_SECONDS = 10
+PROGRESS_EVERY_SECONDS = 15
 
 
 class StackError(RuntimeError):
@@ -29,13 +37,47 @@ def log_file(service: str) -> Path:
 
 
 def running_pid(service: str) -> int | None:
-    """The service's pid while it runs; a killed process left as a zombie does not count."""
+    """The service's pid while it runs; a zombie, or another stack's process that reused the pid, does not count.
+
+    A process without any marker still counts: the stack started it before markers existed.
+    """
     try:
-        pid = int(pid_file(service).read_text())
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
-    except (FileNotFoundError, ValueError, IndexError, ProcessLookupError, PermissionError):
+        process = psutil.Process(int(pid_file(service).read_text()))
+        marker = process.environ().get(SERVICE_VARIABLE, service_marker(service))
+    except (OSError, ValueError, psutil.Error):
         return None
-    return None if state in "ZX" else pid
+    return process.pid if _alive(process) and marker == service_marker(service) else None
+
+
+def service_marker(service: str) -> str:
+    """The value of SERVICE_VARIABLE in the environment of every process a service of this stack started."""
+    return f"{STATE.resolve() / service}"
+
+
+def service_processes(service: str) -> list[psutil.Process]:
+    """Every live process of the service, found by the marker its environment inherits from spawn.
+
+    This finds what a crashed parent left behind (NiFi's Python processes outlive a killed JVM),
+    and nothing of another stack: each stack's marker names its own state directory.
+    """
+    marker, found = service_marker(service), []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get(SERVICE_VARIABLE) == marker and _alive(process):
+                found.append(process)
+        except psutil.Error:  # gone meanwhile, or another user's
+            continue
+    return found
+
+
+def end_leftovers(service: str) -> None:
+    """Ends the processes of the service that outlived their parent (the live service's own are kept)."""
+    pid = running_pid(service)
+    leftovers = [p for p in service_processes(service) if pid is None or _pgid(p) != pid]
+    if leftovers:
+        say(f"{service}: ending {len(leftovers)} processes a crashed run left behind (pids "
+            f"{', '.join(str(p.pid) for p in leftovers)})")
+        _terminate(leftovers, LEFTOVER_GRACE_SECONDS)
 
 
 def port_open(port: int) -> bool:
@@ -54,50 +96,79 @@ def check_ports_free(service: str, ports: dict[str, int]) -> None:
 
 
 def spawn(service: str, command: list[str], env: dict[str, str], cwd: Path | None = None) -> int:
-    """Starts a service in its own session (so `stop` ends its children too), logging to logs/."""
+    """Starts a service in its own session (so `stop` ends its children too), logging to logs/.
+
+    Its environment carries the service's marker, which its children inherit: end_leftovers
+    finds them by it even after the service itself died.
+    """
     log_file(service).parent.mkdir(parents=True, exist_ok=True)
     with open(log_file(service), "ab") as log:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **env}, cwd=cwd, start_new_session=True,
+            env={**os.environ, **env, SERVICE_VARIABLE: service_marker(service)}, cwd=cwd, start_new_session=True,
         )
     pid_file(service).write_text(str(process.pid))
     return process.pid
 
 
 def stop(service: str, grace_seconds: float = 60) -> None:
-    """SIGTERM to the service's process group, SIGKILL only if it outlives the grace period."""
+    """SIGTERM to the service's process group and to anything it left behind; SIGKILL to what outlives the grace period."""
     pid = running_pid(service)
-    if pid is None:
+    processes = _stoppable(service, pid)
+    if not processes:
         say(f"{service}: not running")
         pid_file(service).unlink(missing_ok=True)
         return
-    os.killpg(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_seconds
-    while time.monotonic() < deadline and _group_alive(pid):
-        time.sleep(0.2)
-    if _group_alive(pid):
-        os.killpg(pid, signal.SIGKILL)
+    _terminate(processes, grace_seconds)
+    _terminate(_stoppable(service, pid), 0)  # whatever started during the grace period
     pid_file(service).unlink(missing_ok=True)
     say(f"{service}: stopped")
 
 
-def group_processes(pgid: int) -> list[tuple[int, list[str]]]:
-    """(pid, /proc/<pid>/stat fields after the command name) of every live (non-zombie) process in the group."""
+def _stoppable(service: str, pid: int | None) -> list[psutil.Process]:
+    return list({p.pid: p for p in service_processes(service) + (group_processes(pid) if pid else [])}.values())
+
+
+def group_processes(pgid: int) -> list[psutil.Process]:
+    """Every live (non-zombie) process in the process group: a service and its children."""
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for process in psutil.process_iter():
         try:
-            fields = stat.read_text().rsplit(") ", 1)[1].split()
-        except (OSError, IndexError):
+            if os.getpgid(process.pid) == pgid and _alive(process):
+                found.append(process)
+        except (OSError, psutil.Error):
             continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append((int(stat.parent.name), fields))
     return found
 
 
-def _group_alive(pgid: int) -> bool:
-    """Whether any live process is left in the group: the JVM or its Python children."""
-    return bool(group_processes(pgid))
+def _pgid(process: psutil.Process) -> int | None:
+    try:
+        return os.getpgid(process.pid)
+    except OSError:
+        return None
+
+
+def _terminate(processes: list[psutil.Process], grace_seconds: float) -> None:
+    """SIGTERM to each process (NiFi shuts down in order on it), SIGKILL to those still alive after the grace period."""
+    for signal_process in (psutil.Process.terminate, psutil.Process.kill):
+        for process in processes:
+            try:
+                signal_process(process)
+            except psutil.NoSuchProcess:
+                pass
+        deadline = time.monotonic() + grace_seconds
+        while time.monotonic() < deadline and any(map(_alive, processes)):
+            time.sleep(0.2)
+        processes = [p for p in processes if _alive(p)]
+        grace_seconds = 5
+
+
+def _alive(process: psutil.Process) -> bool:
+    """Still running: a process that exited but is not reaped yet (a zombie) does not count."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def tail(path: Path, lines: int = 40) -> str:
@@ -131,18 +202,63 @@ def http_ok(url: str) -> bool:
         return False
 
 
+class StepTally:
+    """What a long step's output says it has done so far: items of each kind, and the bytes they weigh.
+
+    `counts(line)` names what a line reports, as (kind, bytes), e.g. ("files downloaded", 5400), or None.
+    """
+
+    def __init__(self, counts: Callable[[str], tuple[str, int] | None]):
+        self.counts, self.items, self.size = counts, Counter(), 0
+
+    def add(self, line: str) -> None:
+        counted = self.counts(line)
+        if counted:
+            self.items[counted[0]] += 1
+            self.size += counted[1]
+
+    def summary(self) -> str:
+        """E.g. `812 files downloaded (94.2 MB), 3 modules built`; empty while nothing was counted."""
+        parts = [f"{count:,} {kind}" for kind, count in self.items.items()]
+        if parts and self.size:
+            parts[0] += f" ({self.size / 1e6:,.1f} MB)"
+        return ", ".join(parts)
+
+
+def progress_line(elapsed_seconds: float, summary: str) -> str:
+    minutes, seconds = divmod(int(elapsed_seconds), 60)
+    return f"  ... {minutes}m{seconds:02d}s" + (f": {summary}" if summary else "")
+
+
 def run_step(description: str, command: list[str], env: dict[str, str] | None = None,
-             shows=lambda line: True) -> tuple[int, str]:
-    """Runs a long download or build, echoing the lines `shows` picks as progress; returns (exit code, output)."""
+             shows: Callable[[str], bool] = lambda line: True,
+             counts: Callable[[str], tuple[str, int] | None] = lambda line: None) -> tuple[int, str]:
+    """Runs a long download or build and returns (exit code, output).
+
+    Echoes the lines `shows` picks, and every PROGRESS_EVERY_SECONDS the elapsed time with what
+    `counts` found so far, so a quiet download or compilation never looks like a hang.
+    """
     say(description)
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, **(env or {})})
-    lines = []
-    for line in process.stdout:
-        lines.append(line)
-        if shows(line):
-            print(f"[stack]   {line.rstrip()}", flush=True)
-    code = process.wait()
-    say(f"  took {time.monotonic() - started:.0f}s")
+    lines, tally = [], StepTally(counts)
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.append(line)
+            tally.add(line)
+            if shows(line):
+                print(f"[stack]   {line.rstrip()}", flush=True)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    while True:
+        try:
+            code = process.wait(timeout=PROGRESS_EVERY_SECONDS)
+            break
+        except subprocess.TimeoutExpired:
+            say(progress_line(time.monotonic() - started, tally.summary()))
+    reader.join()
+    say(f"  took {time.monotonic() - started:.0f}s" + (f": {tally.summary()}" if tally.summary() else ""))
     return code, "".join(lines)

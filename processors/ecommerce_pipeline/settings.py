@@ -28,6 +28,15 @@ def require(settings: dict[str, str], name: str) -> str:
     return value
 
 
+# Who reaches the bucket: the stack keeps MinIO's root; the flow and analysts get their own
+# least-privilege users (nifi/provisioning/minio_access.py). Account -> (access key, secret) variables.
+S3_ACCOUNTS = {
+    "root": ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"),
+    "flow": ("MINIO_FLOW_USER", "MINIO_FLOW_PASSWORD"),
+    "analyst": ("MINIO_ANALYST_USER", "MINIO_ANALYST_PASSWORD"),
+}
+
+
 @dataclass(frozen=True)
 class S3Settings:
     endpoint_url: str
@@ -36,11 +45,13 @@ class S3Settings:
     bucket: str
 
     @classmethod
-    def from_settings(cls, settings: dict[str, str]) -> "S3Settings":
+    def from_settings(cls, settings: dict[str, str], account: str = "root") -> "S3Settings":
+        """The bucket as one of S3_ACCOUNTS sees it."""
+        access_key, secret_key = S3_ACCOUNTS[account]
         return cls(
             endpoint_url=settings.get("S3_ENDPOINT_URL") or f"http://localhost:{settings.get('MINIO_API_PORT', '9000')}",
-            access_key=require(settings, "MINIO_ROOT_USER"),
-            secret_key=require(settings, "MINIO_ROOT_PASSWORD"),
+            access_key=require(settings, access_key),
+            secret_key=require(settings, secret_key),
             bucket=settings.get("S3_BUCKET") or "ecommerce-lake",
         )
 

@@ -121,7 +121,8 @@ def test_no_plaintext_pii_stays_in_nifi_after_a_file_is_processed(minio, deploye
 
 def test_secrets_are_in_no_log_bulletin_flow_definition_or_tracked_file(deployed_flow):
     settings = load_settings(REPO / ".env")
-    secrets = [settings["MINIO_ROOT_PASSWORD"], settings["NIFI_PASSWORD"], settings["NIFI_SENSITIVE_PROPS_KEY"],
+    secrets = [settings["MINIO_ROOT_PASSWORD"], settings["MINIO_FLOW_PASSWORD"], settings["MINIO_ANALYST_PASSWORD"],
+               settings["NIFI_PASSWORD"], settings["NIFI_SENSITIVE_PROPS_KEY"],
                *settings["FERNET_KEYS"].split(",")]
     places = {str(p.relative_to(REPO)): readable(p) for p in nifi_files()}
     places["conf/flow.json.gz"] = readable(NIFI_STATE / "conf" / "flow.json.gz")

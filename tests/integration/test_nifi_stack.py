@@ -91,6 +91,7 @@ def test_status_reports_nifi_healthy_and_a_second_up_reuses_it(nifi):
 def test_conf_and_state_keep_secrets_to_the_owner(nifi):
     conf = REPO / ".stack" / "nifi" / "conf"
     assert oct((REPO / ".stack" / "nifi").stat().st_mode & 0o777) == "0o700"
+    assert oct((REPO / ".stack" / "minio-data").stat().st_mode & 0o777) == "0o700"
     for name in ("nifi.properties", "login-identity-providers.xml"):
         assert oct((conf / name).stat().st_mode & 0o777) == "0o600"
     assert nifi.password not in (conf / "login-identity-providers.xml").read_text()

@@ -3,6 +3,7 @@
 import socket
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -41,6 +42,14 @@ def test_up_is_idempotent_status_reports_and_down_stops(stack):
     assert "minio: stopped" in stack("status").stdout
     with pytest.raises(OSError):
         urllib.request.urlopen(health, timeout=2)
+
+
+def test_minio_data_is_owner_only_even_when_it_was_created_open(stack):
+    data = Path(stack.env["ECOMMERCE_PIPELINE_STATE"]) / "minio-data"
+    data.mkdir(parents=True)
+    data.chmod(0o755)
+    assert stack("up", "minio").returncode == 0
+    assert oct(data.stat().st_mode & 0o777) == "0o700"
 
 
 def test_an_existing_env_is_never_overwritten(stack):
