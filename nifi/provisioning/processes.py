@@ -66,9 +66,16 @@ def spawn(service: str, command: list[str], env: dict[str, str], cwd: Path | Non
 
 
 def stop(service: str, grace_seconds: float = 60) -> None:
-    """SIGTERM to the service's process group, SIGKILL only if it outlives the grace period."""
-    pid = running_pid(service)
-    if pid is None:
+    """SIGTERM to the service's process group, SIGKILL only if it outlives the grace period.
+
+    The group outlives its leader when the JVM was killed alone: its Python processes,
+    reparented to init, keep the group id and are stopped here too."""
+    try:
+        pid = int(pid_file(service).read_text())
+    except (FileNotFoundError, ValueError):
+        say(f"{service}: not running")
+        return
+    if not _group_alive(pid):
         say(f"{service}: not running")
         pid_file(service).unlink(missing_ok=True)
         return
