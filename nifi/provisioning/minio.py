@@ -65,7 +65,13 @@ def minio_up(env: dict[str, str], count: int = 1) -> None:
                                "--address", f"127.0.0.1:{server.api_port}",
                                "--console-address", f"127.0.0.1:{server.console_port}", "--quiet"],
               {"MINIO_ROOT_USER": env["MINIO_ROOT_USER"], "MINIO_ROOT_PASSWORD": env["MINIO_ROOT_PASSWORD"],
-               "MINIO_BROWSER_REDIRECT": "off"})
+               "MINIO_BROWSER_REDIRECT": "off",
+               # Inside a container (/.dockerenv) MinIO waits forever for a loopback endpoint to "resolve
+               # to a valid IP"; this names the server's own endpoint so it knows which drive is local.
+               "_MINIO_SERVER_LOCAL": f"127.0.0.1:{server.api_port}",
+               # Distributed MinIO refuses drives on the root disk; on one machine all four are there
+               # (a stand-in for four hosts' disks), so no drive counts as the root disk.
+               "MINIO_ROOTDRIVE_THRESHOLD_SIZE": "1B"})
     # `cluster` answers 200 once the erasure set has write quorum; `live` is all one server has.
     check = "cluster" if count > 1 else "live"
     for server in servers:
