@@ -20,7 +20,7 @@ TEMPLATES = REPO / "nifi" / "zookeeper"
 MAIN_CLASS = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
 HEAP = "128m"
 START_TIMEOUT_SECONDS = 120
-BUNDLED = "NAR-INF/bundled-dependencies/"
+BUNDLED = "/bundled-dependencies/"  # under META-INF/ in NiFi's own NARs
 
 
 class ZooKeeperTemplate(string.Template):
@@ -39,11 +39,11 @@ def zookeeper_classpath(home: Path) -> str:
         target.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(nars[0]) as nar:
             for entry in nar.namelist():
-                if entry.startswith(BUNDLED) and entry.endswith(".jar"):
+                if BUNDLED in entry and entry.endswith(".jar"):
                     (target / Path(entry).name).write_bytes(nar.read(entry))
+        if not list(target.glob("zookeeper-[0-9]*.jar")):
+            raise StackError(f"{nars[0].name} bundles no ZooKeeper server jar")
         marker.write_text(nars[0].name)
-    if not list(target.glob("zookeeper-[0-9]*.jar")):
-        raise StackError(f"{nars[0].name} bundles no ZooKeeper server jar")
     return f"{target}/*:{home / 'lib'}/*"
 
 
