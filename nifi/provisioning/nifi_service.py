@@ -18,7 +18,7 @@ from .nifi_assembly import NIFI_VERSION, assemble_nifi
 from .nifi_conf import render_conf
 from .paths import NIFI_CA_CERT
 from .processes import StackError, check_ports_free, pid_file, running_pid, say, spawn, stop, tail, wait_until
-from .tls import ensure_tls
+from .tls import ensure_tls, node_identity
 from .zookeeper import zookeeper_up
 
 SINGLE_NODE_HEAP = ("1g", "2g")
@@ -32,6 +32,10 @@ ROOT_GROUP_POLICIES = (
     ("read", "/process-groups/{root}"), ("write", "/process-groups/{root}"),
     ("read", "/data/process-groups/{root}"), ("write", "/data/process-groups/{root}"),
     ("write", "/operation/process-groups/{root}"),
+    ("read", "/provenance-data/process-groups/{root}"),
+)
+NODE_DATA_POLICIES = (
+    ("read", "/data/process-groups/{root}"), ("write", "/data/process-groups/{root}"),
     ("read", "/provenance-data/process-groups/{root}"),
 )
 GLOBAL_POLICIES = (
@@ -71,7 +75,7 @@ def nifi_up(env: dict[str, str], count: int = 1) -> None:
     if count > 1:
         _wait_for_cluster(apis[0], nodes)
         say(f"nifi: cluster of {count} formed {time.monotonic() - started:.0f}s after the start")
-    grant_admin_policies(apis[0])
+    grant_admin_policies(apis[0], nodes)
     say(f"nifi: healthy (NiFi {apis[0].get('/flow/about')['about']['version']}; CA certificate {NIFI_CA_CERT})")
 
 
@@ -142,14 +146,21 @@ def _wait_for_cluster(api: NiFiApi, nodes: list[NiFiNode]) -> None:
     wait_until(nodes[0].service, formed, CLUSTER_FORM_TIMEOUT_SECONDS, log=nodes[0].app_log, progress_every=15)
 
 
-def grant_admin_policies(api: NiFiApi) -> None:
-    """Adds the admin to the policies it needs; each policy is created or extended once."""
+def grant_admin_policies(api: NiFiApi, nodes: list[NiFiNode]) -> None:
+    """Adds the admin to the policies it needs; each policy is created or extended once.
+
+    In a cluster the nodes too: a request one node replicates to another carries the node in its
+    proxy chain, and NiFi shows FlowFile data (attributes, content, provenance details) only when
+    every identity in the chain may see it."""
     user = api.get("/flow/current-user")["identity"]
-    user_id = next(u["id"] for u in api.get("/tenants/users")["users"] if u["component"]["identity"] == user)
+    user_ids = {u["component"]["identity"]: u["id"] for u in api.get("/tenants/users")["users"]}
     root = api.get("/flow/process-groups/root")["processGroupFlow"]["id"]
     wanted = [(a, r.format(root=root)) for a, r in ROOT_GROUP_POLICIES] + list(GLOBAL_POLICIES)
     for action, resource in wanted:
-        _grant(api, action, resource, user_id)
+        _grant(api, action, resource, user_ids[user])
+    for node in (n for n in nodes if n.clustered):
+        for action, resource in NODE_DATA_POLICIES:
+            _grant(api, action, resource.format(root=root), user_ids[node_identity(node.name)])
 
 
 def _grant(api: NiFiApi, action: str, resource: str, user_id: str) -> None:

@@ -122,7 +122,8 @@ def processor_ids(api: NiFiApi) -> dict[str, str]:
 def provenance(api: NiFiApi, processor: str, filename: str, timeout=120) -> list[dict]:
     """Provenance events of one processor for FlowFiles named `filename` (chunks keep their file's name)."""
     query = api.post("/provenance", {"provenance": {"request": {
-        "maxResults": 10000, "searchTerms": {"ProcessorID": {"value": processor, "inverse": False}}}}})
+        "maxResults": 10000, "summarize": False, "incrementalResults": False,  # not summarized: with attributes
+        "searchTerms": {"ProcessorID": {"value": processor, "inverse": False}}}}})
     query_id, deadline = query["provenance"]["id"], time.monotonic() + timeout
     try:
         while not query["provenance"]["finished"]:
@@ -176,7 +177,7 @@ def test_the_primary_node_killed_mid_file_loses_and_duplicates_nothing(cluster, 
     assert "Primary Node" in after[survivor.https_port]["roles"]
 
     restarted = time.monotonic()
-    stack("up", "--nodes", str(NODES))
+    stack("up", "nifi", "--nodes", str(NODES))
     print(f"{victim.service} back in the cluster {time.monotonic() - restarted:.0f}s after `nifi/stack up`")
     first_objects = wait_for_rows(cluster, first.stem, rows_in(first_expected), timeout=WAIT_SECONDS)
     print(f"the killed node's chunks stored {time.monotonic() - restarted:.0f}s after the restart")
