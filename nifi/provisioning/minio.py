@@ -8,7 +8,7 @@ from pathlib import Path
 from .layout import minio_servers
 from .paths import CACHE
 from .processes import (
-    StackError, check_ports_free, http_ok, log_file, run_step, running_pid, say, spawn, tail, wait_until,
+    StackError, http_ok, log_file, not_running, run_step, running_pid, say, spawn, tail, wait_until,
 )
 
 # The community edition's module version the Go module proxy serves: the repository's final
@@ -50,12 +50,7 @@ def minio_up(env: dict[str, str], count: int = 1) -> None:
     """One server, or `count` servers in MinIO's distributed mode (a drive each, erasure-coded:
     with 4 drives any one server can die and reads and writes go on)."""
     servers = minio_servers(env, count)
-    to_start = [server for server in servers if not running_pid(server.service)]
-    for server in servers:
-        if server not in to_start:
-            say(f"{server.service}: already running on :{server.api_port}")
-    for server in to_start:
-        check_ports_free(server.service, server.ports())
+    to_start = not_running(servers, lambda server: f":{server.api_port}")
     binary = minio_binary() if to_start else None
     drives = [f"http://127.0.0.1:{server.api_port}{server.drive}" for server in servers] if count > 1 else []
     for server in to_start:

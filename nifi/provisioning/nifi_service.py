@@ -17,7 +17,7 @@ from .nifi_api import NiFiApi, NiFiApiError
 from .nifi_assembly import NIFI_VERSION, assemble_nifi
 from .nifi_conf import render_conf
 from .paths import NIFI_CA_CERT
-from .processes import StackError, check_ports_free, pid_file, running_pid, say, spawn, stop, tail, wait_until
+from .processes import StackError, not_running, running_pid, say, spawn, tail, wait_until
 from .tls import ensure_tls, node_identity
 from .zookeeper import zookeeper_up
 
@@ -48,14 +48,7 @@ def nifi_up(env: dict[str, str], count: int = 1) -> None:
     """Starts the nodes that are not running (a running one is reused) and waits for all of them;
     a cluster also until every node is CONNECTED."""
     nodes = nifi_nodes(env, count)
-    to_start = [node for node in nodes if not running_pid(node.service)]
-    for node in nodes:
-        if node not in to_start:
-            say(f"{node.service}: already running on https://localhost:{node.https_port}/nifi")
-    for node in to_start:
-        if pid_file(node.service).exists():
-            stop(node.service)  # what a killed JVM left behind: its Python processes
-        check_ports_free(node.service, node.ports())
+    to_start = not_running(nodes, lambda node: f"https://localhost:{node.https_port}/nifi")
     java_home = find_java()
     say(f"nifi: Java {java_major(java_home)} at {java_home}")
     home = assemble_nifi(java_home)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .layout import NODE_ADDRESS, ZooKeeperServer, zookeeper_servers
 from .paths import CACHE, REPO
-from .processes import StackError, check_ports_free, running_pid, say, spawn, wait_until
+from .processes import StackError, not_running, running_pid, say, spawn, wait_until
 
 TEMPLATES = REPO / "nifi" / "zookeeper"
 MAIN_CLASS = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
@@ -50,9 +50,7 @@ def zookeeper_classpath(home: Path) -> str:
 def zookeeper_up(env: dict[str, str], home: Path, java_home: Path) -> None:
     """Starts the servers that are not running and waits until each leads or follows."""
     servers = zookeeper_servers(env)
-    to_start = [server for server in servers if not running_pid(server.service)]
-    for server in to_start:
-        check_ports_free(server.service, server.ports())
+    to_start = not_running(servers, lambda server: f"{NODE_ADDRESS}:{server.client_port}")
     classpath = zookeeper_classpath(home) if to_start else ""
     for server in to_start:
         config = _render(server, servers)
