@@ -19,6 +19,7 @@ from .connection import DeployError
 from .flow_settings import (
     FLOW_DIGEST_PARAMETER, FLOW_FILE, PARAMETER_CONTEXT, SETTINGS_DIGEST_PARAMETER, FlowSettings, flow_digest,
 )
+from .processor_versions import require_processor_versions
 
 VALIDATION_TIMEOUT_SECONDS = 900
 
@@ -52,6 +53,7 @@ def deploy(settings: FlowSettings, path: Path = FLOW_FILE, concurrency: str | No
     if nodes > 1:
         say(f"cluster of {nodes} nodes, all connected")
     text, definition = flow_definition(path)
+    require_processor_versions(definition, say)
     name = group_name(definition)
     group = find_group(name)
     if group is None:
@@ -65,7 +67,7 @@ def deploy(settings: FlowSettings, path: Path = FLOW_FILE, concurrency: str | No
         action = "upgraded"
     else:
         action = "unchanged"
-    _wait_for(group.id, _still_initializing, "Python processors to load (their dependencies install on first use)")
+    _wait_for(group.id, _still_initializing, "Python processors to load")
     size_concurrency(group.id, concurrent_tasks(node_cores(), concurrency))
     settings_changed = _fill_parameters(settings, flow_digest(text))
     if action == "unchanged" and settings_changed:

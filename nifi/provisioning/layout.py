@@ -52,6 +52,11 @@ class NiFiNode:
         return self.state / "logs"
 
     @property
+    def extensions(self) -> Path:
+        """nifi.nar.library.autoload.directory: where the processors NAR is installed before a start."""
+        return self.state / "extensions"
+
+    @property
     def tls(self) -> Path:
         return self.state / "tls"
 

@@ -17,7 +17,6 @@ from .processes import StackError
 from .tls import TlsStores, node_identity
 
 TEMPLATES = REPO / "nifi" / "conf"
-PYTHON_EXTENSIONS = REPO / "processors"
 LOGIN_PROVIDER_CLASS = "org.ecommercepipeline.nifi.login.BcryptLoginIdentityProvider"
 ADMIN_MARKER = ".initial-admin"
 MIN_PASSWORD_LENGTH = 12
@@ -46,7 +45,6 @@ def render_conf(home: Path, env: dict[str, str], tls: TlsStores, node: NiFiNode,
         "home": str(home),
         "logs": str(node.logs),
         "python": sys.executable,
-        "python_extensions": str(PYTHON_EXTENSIONS),
         "https_host": "127.0.0.1",
         "https_port": str(node.https_port),
         "proxy_hosts": ",".join(f"{host}:{peer.https_port}" for peer in cluster for host in ("localhost", "127.0.0.1")),

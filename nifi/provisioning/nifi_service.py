@@ -8,6 +8,7 @@ ports and certificate, coordinated through the stack's three-server ZooKeeper qu
 """
 
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from .nifi_assembly import NIFI_VERSION, assemble_nifi
 from .nifi_conf import render_conf
 from .paths import NIFI_CA_CERT
 from .processes import StackError, not_running, running_pid, say, spawn, tail, wait_until
+from .processors_nar import build_processors_nar, install_processors_nar, is_installed, python_version
 from .tls import ensure_tls, node_identity
 from .zookeeper import zookeeper_up
 
@@ -48,7 +50,10 @@ def nifi_up(env: dict[str, str], count: int = 1) -> None:
     """Starts the nodes that are not running (a running one is reused) and waits for all of them;
     a cluster also until every node is CONNECTED."""
     nodes = nifi_nodes(env, count)
+    nar = build_processors_nar(python_version(sys.executable))
     to_start = not_running(nodes, lambda node: f"https://localhost:{node.https_port}/nifi")
+    if any(not is_installed(nar, node.extensions) for node in nodes if node not in to_start):
+        say("nifi: the processors changed since NiFi started: `nifi/stack restart nifi` loads them")
     java_home = find_java()
     say(f"nifi: Java {java_major(java_home)} at {java_home}")
     home = assemble_nifi(java_home)
@@ -59,6 +64,7 @@ def nifi_up(env: dict[str, str], count: int = 1) -> None:
         tls = ensure_tls(node.tls, NIFI_CA_CERT, java_home, node.name)
         node.logs.mkdir(parents=True, exist_ok=True)
         render_conf(home, env, tls, node, nodes)
+        install_processors_nar(nar, node.extensions)
         say(f"{node.service}: starting NiFi {NIFI_VERSION} on https://localhost:{node.https_port}/nifi"
             " (first boot unpacks NARs)")
         spawn(node.service, launch_command(java_home, home, node), {}, cwd=node.state)
