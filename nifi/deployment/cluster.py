@@ -1,7 +1,7 @@
 """Deploying into a NiFi cluster: waiting for every node, riding out the 5xx of nodes still loading,
 sizing concurrent tasks to the nodes, and the per-node part of the status report.
 
-A single node answers 409 to the cluster endpoint; every function here then treats it as a
+A single node answers 404 to the cluster endpoint; every function here then treats it as a
 cluster of one, so the same deploy serves both.
 """
 
@@ -27,7 +27,7 @@ def cluster_members() -> list | None:
     try:
         return ControllerApi().get_cluster().cluster.nodes
     except ApiException as error:
-        if error.status == 409:  # "only a node connected to a cluster can process the request"
+        if error.status in (404, 409):  # "Only a node connected to a cluster can process the request."
             return None
         raise
 
