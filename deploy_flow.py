@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         connect(settings)
         name = group_name(flow_definition()[1])
         if args.command == "deploy":
-            say(f"flow {name!r}: {deploy(values)}")
+            say(f"flow {name!r}: {deploy(values, concurrency=settings.get('NIFI_CONCURRENT_TASKS'))}")
             return 0
         group = find_group(name)
         if group is None:

@@ -3,7 +3,8 @@
 Deploying is idempotent: the process group is found by name, its parameters carry digests of
 the flow file and of the settings last deployed, and only what changed is touched. An upgrade
 replaces the group's contents in place (NiFi's replace request), so components keep their
-identifiers and queued FlowFiles stay where they are.
+identifiers and queued FlowFiles stay where they are. Against a cluster it first waits for every
+node and sizes concurrent tasks to the nodes' cores (cluster.py).
 """
 
 import json
@@ -13,6 +14,7 @@ from pathlib import Path
 import nipyapi
 from nipyapi.nifi import ProcessGroupsApi
 
+from .cluster import concurrent_tasks, node_cores, retry_transient, size_concurrency, wait_for_every_node
 from .connection import DeployError
 from .flow_settings import (
     FLOW_DIGEST_PARAMETER, FLOW_FILE, PARAMETER_CONTEXT, SETTINGS_DIGEST_PARAMETER, FlowSettings, flow_digest,
@@ -44,8 +46,12 @@ def find_group(name: str):
     return matches[0] if matches else None
 
 
-def deploy(settings: FlowSettings, path: Path = FLOW_FILE) -> str:
-    """Imports or upgrades the group, fills its parameters, starts it; returns what was done."""
+def deploy(settings: FlowSettings, path: Path = FLOW_FILE, concurrency: str | None = None) -> str:
+    """Imports or upgrades the group, fills its parameters, sizes its concurrent tasks (`concurrency`:
+    NIFI_CONCURRENT_TASKS, default from the nodes' cores), starts it; returns what was done."""
+    nodes = wait_for_every_node()
+    if nodes > 1:
+        say(f"cluster of {nodes} nodes, all connected")
     text, definition = flow_definition(path)
     require_processor_versions(definition, say)
     name = group_name(definition)
@@ -62,6 +68,7 @@ def deploy(settings: FlowSettings, path: Path = FLOW_FILE) -> str:
     else:
         action = "unchanged"
     _wait_for(group.id, _still_initializing, "Python processors to load")
+    size_concurrency(group.id, concurrent_tasks(node_cores(), concurrency))
     settings_changed = _fill_parameters(settings, flow_digest(text))
     if action == "unchanged" and settings_changed:
         action = "settings updated"
@@ -144,8 +151,9 @@ def stop(group_id: str) -> None:
 
 def _still_initializing(processor) -> bool:
     """A Python processor is invalid as a whole ('Processor') until NiFi has made its environment and loaded it;
-    its properties, and which of them are sensitive, are unknown till then."""
-    return any(error.startswith("'Processor' is invalid") for error in processor.component.validation_errors or [])
+    its properties, and which of them are sensitive, are unknown till then. A cluster prefixes the error
+    with the node that still loads it, so every node must have loaded it."""
+    return any("'Processor' is invalid" in error for error in processor.component.validation_errors or [])
 
 
 def _not_valid(processor) -> bool:
@@ -157,7 +165,8 @@ def _wait_for(group_id: str, pending_if, what: str) -> None:
     started = time.monotonic()
     next_report = started
     while True:
-        processors = ProcessGroupsApi().get_processors(group_id).processors
+        processors = retry_transient(lambda: ProcessGroupsApi().get_processors(group_id).processors,
+                                     "listing the processors")
         pending = [p for p in processors if pending_if(p)]
         if not pending:
             return

@@ -2,6 +2,8 @@
 
 import nipyapi
 
+from .cluster import node_report
+
 
 def group_report(group_id: str) -> tuple[str, bool]:
     """A table of the group's processors and queues, and whether every processor is running.
@@ -25,6 +27,9 @@ def group_report(group_id: str) -> tuple[str, bool]:
             f"{queued_into.get(status.name, 0):>7}"
         )
     lines.append(f"queued in the group: {snapshot.flow_files_queued} FlowFiles ({snapshot.queued_size})")
+    nodes = node_report(group_id)
+    healthy &= all(" connected " in line for line in nodes)
+    lines += nodes
     bulletins = nipyapi.bulletins.get_bulletin_board(pg_id=group_id) or []
     for item in bulletins:
         lines.append(f"bulletin {item.timestamp} {item.level} {item.source_name}: {' '.join(item.message.split())}")

@@ -7,7 +7,12 @@ import secrets
 from .paths import ENV_FILE, REPO
 from .processes import say
 
-DEFAULT_PORTS = {"MINIO_API_PORT": "9000", "MINIO_CONSOLE_PORT": "9001", "NIFI_HTTPS_PORT": "8443"}
+DEFAULT_PORTS = {
+    "MINIO_API_PORT": "9000", "MINIO_CONSOLE_PORT": "9001", "NIFI_HTTPS_PORT": "8443",
+    # Used by `nifi/stack up --nodes N` only (node i and ZooKeeper server i add i-1).
+    "NIFI_CLUSTER_PROTOCOL_PORT": "11443", "NIFI_LOAD_BALANCE_PORT": "6342",
+    "ZOOKEEPER_CLIENT_PORT": "2181", "ZOOKEEPER_PEER_PORT": "2888", "ZOOKEEPER_ELECTION_PORT": "3888",
+}
 GENERATED = {
     "NIFI_PASSWORD": lambda: secrets.token_urlsafe(24),
     "NIFI_SENSITIVE_PROPS_KEY": lambda: secrets.token_urlsafe(24),

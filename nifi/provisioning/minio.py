@@ -5,9 +5,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .layout import minio_servers
 from .minio_access import ensure_access
-from .paths import CACHE, STATE
-from .processes import StackError, check_ports_free, end_leftovers, http_ok, run_step, running_pid, say, spawn, wait_until
+from .paths import CACHE
+from .processes import (
+    StackError, http_ok, log_file, not_running, run_step, running_pid, say, spawn, tail, wait_until,
+)
 
 # The community edition's module version the Go module proxy serves: the repository's final
 # (archived) commit; the proxy refuses the RELEASE.2025-10-15T17-29-55Z pseudo-version.
@@ -51,30 +54,41 @@ def minio_binary() -> Path:
     return binary
 
 
-def health_url(env: dict[str, str]) -> str:
-    return f"http://127.0.0.1:{env['MINIO_API_PORT']}/minio/health/live"
+def health_url(port: int, check: str = "live") -> str:
+    return f"http://127.0.0.1:{port}/minio/health/{check}"
 
 
-def minio_up(env: dict[str, str]) -> None:
-    api_port, console_port = int(env["MINIO_API_PORT"]), int(env["MINIO_CONSOLE_PORT"])
-    end_leftovers("minio")
-    data = STATE / "minio-data"
-    data.mkdir(parents=True, exist_ok=True)
-    data.chmod(0o700)  # the bucket's objects, plaintext exports under landing/ among them
-    if running_pid("minio"):
-        say(f"minio: already running on :{api_port}")
-    else:
-        check_ports_free("minio", {"MINIO_API_PORT": api_port, "MINIO_CONSOLE_PORT": console_port})
-        binary = minio_binary()
-        say(f"minio: starting on :{api_port} (console :{console_port})")
-        spawn("minio", [str(binary), "server", str(data), "--address", f"127.0.0.1:{api_port}",
-                        "--console-address", f"127.0.0.1:{console_port}", "--quiet"],
+def minio_up(env: dict[str, str], count: int = 1) -> None:
+    """One server, or `count` servers in MinIO's distributed mode (a drive each, erasure-coded:
+    with 4 drives any one server can die and reads and writes go on)."""
+    servers = minio_servers(env, count)
+    to_start = not_running(servers, lambda server: f":{server.api_port}")
+    binary = minio_binary() if to_start else None
+    drives = [f"http://127.0.0.1:{server.api_port}{server.drive}" for server in servers] if count > 1 else []
+    for server in servers:
+        server.drive.mkdir(parents=True, exist_ok=True)
+        server.drive.chmod(0o700)  # the bucket's objects, plaintext exports under landing/ among them
+    for server in to_start:
+        say(f"{server.service}: starting on :{server.api_port} (console :{server.console_port})")
+        spawn(server.service, [str(binary), "server", *(drives or [str(server.drive)]),
+                               "--address", f"127.0.0.1:{server.api_port}",
+                               "--console-address", f"127.0.0.1:{server.console_port}", "--quiet"],
               {"MINIO_ROOT_USER": env["MINIO_ROOT_USER"], "MINIO_ROOT_PASSWORD": env["MINIO_ROOT_PASSWORD"],
-               "MINIO_BROWSER_REDIRECT": "off"})
-    wait_until("minio", lambda: http_ok(health_url(env)), timeout=60)
+               "MINIO_BROWSER_REDIRECT": "off",
+               # Inside a container (/.dockerenv) MinIO waits forever for a loopback endpoint to "resolve
+               # to a valid IP"; this names the server's own endpoint so it knows which drive is local.
+               "_MINIO_SERVER_LOCAL": f"127.0.0.1:{server.api_port}",
+               # Distributed MinIO refuses drives on the root disk; on one machine all four are there
+               # (a stand-in for four hosts' disks), so no drive counts as the root disk.
+               "MINIO_ROOTDRIVE_THRESHOLD_SIZE": "1B"})
+    # `cluster` answers 200 once the erasure set has write quorum; `live` is all one server has.
+    check = "cluster" if count > 1 else "live"
+    for server in servers:
+        wait_until(server.service, lambda: http_ok(health_url(server.api_port, check)), timeout=120)
     ensure_bucket(env)
-    ensure_access(env, f"http://127.0.0.1:{api_port}")
-    say(f"minio: healthy ({health_url(env)})")
+    ensure_access(env, f"http://127.0.0.1:{servers[0].api_port}")
+    say(f"minio: healthy ({health_url(servers[0].api_port, check)}"
+        f"{f', {count} servers, erasure-coded' if count > 1 else ''})")
 
 
 def ensure_bucket(env: dict[str, str]) -> None:
@@ -89,6 +103,13 @@ def ensure_bucket(env: dict[str, str]) -> None:
         say(f"minio: created bucket {s3.bucket}")
 
 
-def minio_status(env: dict[str, str]) -> str:
-    healthy = http_ok(health_url(env))
-    return f"minio: {'running' if running_pid('minio') else 'stopped'}{', healthy' if healthy else ''}"
+def minio_status(env: dict[str, str], count: int = 1) -> list[str]:
+    check = "cluster" if count > 1 else "live"
+    return [f"{server.service}: {'running' if running_pid(server.service) else 'stopped'}"
+            f"{', healthy' if http_ok(health_url(server.api_port, check)) else ''}"
+            for server in minio_servers(env, count)]
+
+
+def minio_logs(env: dict[str, str], count: int, lines: int) -> str:
+    return "\n".join(f"==> {server.service} <==\n{tail(log_file(server.service), lines)}" if count > 1
+                     else tail(log_file(server.service), lines) for server in minio_servers(env, count))

@@ -35,6 +35,9 @@ class NiFiApi:
     def put(self, path: str, body: dict) -> dict:
         return self._call("PUT", path, json.dumps(body).encode(), "application/json")
 
+    def delete(self, path: str) -> dict:
+        return self._call("DELETE", path)
+
     def _call(self, method: str, path: str, data: bytes | None = None, content_type: str | None = None, raw=False):
         request = urllib.request.Request(self.base + path, data=data, method=method)
         if content_type:

@@ -9,6 +9,4 @@ CACHE = Path(os.environ.get("ECOMMERCE_PIPELINE_CACHE", Path.home() / ".cache" /
 ENV_FILE = Path(os.environ.get("ECOMMERCE_PIPELINE_ENV_FILE", REPO / ".env"))
 
 NIFI_STATE = STATE / "nifi"
-NIFI_CONF = NIFI_STATE / "conf"
-NIFI_TLS = NIFI_STATE / "tls"
-NIFI_CA_CERT = NIFI_TLS / "ca.pem"
+NIFI_CA_CERT = NIFI_STATE / "tls" / "ca.pem"  # the one CA: it signs every node's certificate

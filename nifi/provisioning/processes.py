@@ -95,6 +95,19 @@ def check_ports_free(service: str, ports: dict[str, int]) -> None:
             )
 
 
+def not_running(members: list, where) -> list:
+    """The members (a node or server: `.service`, `.ports()`) to start: the running ones are reported
+    and reused; what a killed one left of its process group is stopped; the others' ports must be free."""
+    for member in members:
+        if running_pid(member.service):
+            say(f"{member.service}: already running on {where(member)}")
+    to_start = [member for member in members if not running_pid(member.service)]
+    for member in to_start:
+        end_leftovers(member.service)  # e.g. the Python processes of a NiFi JVM killed alone
+        check_ports_free(member.service, member.ports())
+    return to_start
+
+
 def spawn(service: str, command: list[str], env: dict[str, str], cwd: Path | None = None) -> int:
     """Starts a service in its own session (so `stop` ends its children too), logging to logs/.
 

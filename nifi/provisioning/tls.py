@@ -1,7 +1,9 @@
-"""NiFi's TLS material, made once: a local CA, a server certificate for localhost, PKCS12 stores.
+"""NiFi's TLS material, made once: a local CA, a certificate per node, PKCS12 stores.
 
 The CA certificate is exported as PEM (paths.NIFI_CA_CERT) so curl (--cacert), nipyapi,
 browsers and the tests verify NiFi's certificate instead of switching verification off.
+Its key stays beside it (0600), so every node of a cluster gets its own certificate from
+the one CA; nodes authenticate to each other with them (server and client auth).
 """
 
 import datetime as dt
@@ -29,26 +31,53 @@ class TlsStores:
     ca_cert: Path
 
 
-def ensure_tls(directory: Path, ca_cert: Path, java_home: Path) -> TlsStores:
-    """The stores in `directory`, generated on first use and kept afterwards."""
+def ensure_tls(directory: Path, ca_cert: Path, java_home: Path, subject: str = "localhost") -> TlsStores:
+    """The stores in `directory` for a node named `subject` (its certificate's CN), signed by the CA
+    at `ca_cert`; generated on first use and kept while that CA is the one that signed them."""
     secrets_file = directory / "stores.json"
     stores = TlsStores(directory / "keystore.p12", directory / "truststore.p12", "", ca_cert)
-    if secrets_file.exists() and stores.keystore.exists() and stores.truststore.exists() and ca_cert.exists():
-        return TlsStores(**{**stores.__dict__, "password": json.loads(secrets_file.read_text())["password"]})
+    ca_key, ca = _ensure_certificate_authority(ca_cert)
+    if secrets_file.exists() and stores.keystore.exists() and stores.truststore.exists():
+        saved = json.loads(secrets_file.read_text())
+        if saved.get("ca") == _fingerprint(ca) and saved.get("subject", "localhost") == subject:
+            return TlsStores(**{**stores.__dict__, "password": saved["password"]})
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     password = secrets.token_urlsafe(24)
-    ca_key, ca = _certificate_authority()
-    server_key, server = _server_certificate(ca_key, ca)
-    ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    server_key, server = _server_certificate(ca_key, ca, subject)
     stores.keystore.write_bytes(pkcs12.serialize_key_and_certificates(
         b"nifi-key", server_key, server, [ca], serialization.BestAvailableEncryption(password.encode())))
     stores.truststore.unlink(missing_ok=True)
     _import_trusted_certificate(java_home, ca_cert, stores.truststore, password)
-    secrets_file.write_text(json.dumps({"password": password}))
+    secrets_file.write_text(json.dumps({"password": password, "ca": _fingerprint(ca), "subject": subject}))
     for path in (secrets_file, stores.keystore, stores.truststore):
         path.chmod(0o600)
     return TlsStores(**{**stores.__dict__, "password": password})
+
+
+def node_identity(subject: str) -> str:
+    """The DN NiFi sees for a node's certificate: what authorizers.xml names as its Node Identity."""
+    return f"CN={subject}"
+
+
+def _ensure_certificate_authority(ca_cert: Path):
+    """The CA beside `ca_cert` (ca-key.pem holds its key), created when either is missing."""
+    key_file = ca_cert.with_name("ca-key.pem")
+    if ca_cert.exists() and key_file.exists():
+        return (serialization.load_pem_private_key(key_file.read_bytes(), None),
+                x509.load_pem_x509_certificate(ca_cert.read_bytes()))
+    ca_cert.parent.mkdir(parents=True, exist_ok=True)
+    ca_cert.parent.chmod(0o700)
+    key, cert = _certificate_authority()
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_file.chmod(0o600)
+    ca_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return key, cert
+
+
+def _fingerprint(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex()
 
 
 def _certificate_authority():
@@ -67,16 +96,17 @@ def _certificate_authority():
     return key, cert
 
 
-def _server_certificate(ca_key, ca: x509.Certificate):
+def _server_certificate(ca_key, ca: x509.Certificate, subject: str):
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.timezone.utc)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
         .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=VALID_DAYS))
         .add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            [x509.DNSName(name) for name in dict.fromkeys([subject, "localhost"])]
+            + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
                        critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

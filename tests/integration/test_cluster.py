@@ -1,0 +1,214 @@
+"""A 2-node NiFi cluster (3 ZooKeeper servers) over 4-server distributed MinIO, on this machine.
+
+Run apart from the single-node suite (`-m cluster`, with that stack stopped: memory). The
+cluster is started once for the module and stopped at its end. What is checked: a file's
+chunks are processed on both nodes; every row lands exactly once; no file is ingested twice
+(the bucket keeps versions: with no fault every key has one; and one FETCH provenance event
+per file); the primary node killed mid-file (JVM and Python processes, as a power cut would)
+and one MinIO server killed mid-file lose and duplicate nothing.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from conftest import REPO, STACK
+from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
+from ecommerce_pipeline.sample_data import write_sample_csv
+from ecommerce_pipeline.settings import S3Settings
+from inbox import drop, lake_key, wait_for_rows
+from lake import assert_lake_holds_exactly
+from provisioning.env_file import read_env as settings
+from provisioning.layout import minio_servers, nifi_nodes
+from provisioning.nifi_api import NiFiApi, NiFiApiError
+from provisioning.paths import NIFI_CA_CERT
+
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
+
+NODES, MINIO_SERVERS = 2, 4
+GROUP = "ecommerce-ingest"
+WAIT_SECONDS = 300
+ROWS = 120_000  # three chunks of at most 50,000 rows (#{Chunk Rows})
+
+
+def stack(*args, timeout=1500):
+    result = subprocess.run([sys.executable, str(STACK), *args], capture_output=True, text=True, cwd=REPO,
+                            timeout=timeout)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    return result
+
+
+def login(node) -> NiFiApi:
+    values = settings()
+    return NiFiApi(node.https_port, NIFI_CA_CERT).login(values["NIFI_USERNAME"], values["NIFI_PASSWORD"])
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """The cluster up with the flow deployed, the bucket versioned; everything stopped after."""
+    stack("down")  # the single-node stack: two nodes and four MinIO servers need its memory
+    try:
+        started = time.monotonic()
+        stack("up", "--nodes", str(NODES), "--minio-servers", str(MINIO_SERVERS))
+        print(f"\ncluster of {NODES} nodes + 3 ZooKeeper + {MINIO_SERVERS} MinIO up in {time.monotonic() - started:.0f}s")
+        s3 = S3Settings.from_settings(
+            {**settings(), "S3_ENDPOINT_URL": f"http://127.0.0.1:{settings()['MINIO_API_PORT']}"})
+        s3.client().put_bucket_versioning(Bucket=s3.bucket, VersioningConfiguration={"Status": "Enabled"})
+        deployed = subprocess.run([sys.executable, str(REPO / "deploy_flow.py")], capture_output=True, text=True,
+                                  cwd=REPO, timeout=1500)
+        assert deployed.returncode == 0, deployed.stdout[-5000:] + deployed.stderr[-5000:]
+        print(f"flow deployed on the cluster {time.monotonic() - started:.0f}s after the start")
+        yield s3
+    finally:
+        subprocess.run([sys.executable, str(STACK), "down"], capture_output=True, text=True, cwd=REPO, timeout=600)
+
+
+@pytest.fixture
+def export(tmp_path, cluster):
+    """A messy export of `rows` rows written outside the inbox, and its expected cleaning; lake cleaned after."""
+    stems = []
+
+    def make(rows, seed):
+        path = tmp_path / f"cluster-{uuid.uuid4().hex[:8]}.csv"
+        write_sample_csv(path, rows=rows, seed=seed, bad_row_fraction=0.01)
+        stems.append(path.stem)
+        return path, clean_frame(read_raw_csv(path.read_bytes()))
+
+    yield make
+    client = cluster.client()
+    for stem in stems:
+        versions = [v for page in client.get_paginator("list_object_versions").paginate(Bucket=cluster.bucket)
+                    for kind in ("Versions", "DeleteMarkers") for v in page.get(kind, []) if f"/{stem}-" in v["Key"]]
+        for start in range(0, len(versions), 1000):
+            client.delete_objects(Bucket=cluster.bucket, Delete={"Objects": [
+                {"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions[start:start + 1000]]})
+
+
+def rows_in(expected) -> int:
+    return len(expected.clean) + len(expected.quarantine)
+
+
+def wait_until_taken(target, timeout=120):
+    deadline = time.monotonic() + timeout
+    while target.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not target.exists(), f"the cluster did not fetch {target.name} within {timeout}s"
+
+
+def versions_per_key(s3: S3Settings, stem: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for page in s3.client().get_paginator("list_object_versions").paginate(Bucket=s3.bucket):
+        for version in page.get("Versions", []):
+            if f"/{stem}-" in version["Key"]:
+                counts[version["Key"]] = counts.get(version["Key"], 0) + 1
+    return counts
+
+
+def members(api: NiFiApi) -> list[dict]:
+    return api.get("/controller/cluster")["cluster"]["nodes"]
+
+
+def processor_ids(api: NiFiApi) -> dict[str, str]:
+    groups = api.get("/flow/process-groups/root")["processGroupFlow"]["flow"]["processGroups"]
+    group = next(g["id"] for g in groups if g["component"]["name"] == GROUP)
+    return {p["component"]["name"]: p["id"] for p in api.get(f"/process-groups/{group}/processors")["processors"]}
+
+
+def provenance(api: NiFiApi, processor: str, filename: str, timeout=120) -> list[dict]:
+    """Provenance events of one processor for FlowFiles named `filename` (chunks keep their file's name)."""
+    query = api.post("/provenance", {"provenance": {"request": {
+        "maxResults": 10000, "summarize": False, "incrementalResults": False,  # not summarized: with attributes
+        "searchTerms": {"ProcessorID": {"value": processor, "inverse": False}}}}})
+    query_id, deadline = query["provenance"]["id"], time.monotonic() + timeout
+    try:
+        while not query["provenance"]["finished"]:
+            assert time.monotonic() < deadline, f"provenance query unfinished after {timeout}s"
+            time.sleep(1)
+            query = api.get(f"/provenance/{query_id}")
+    finally:
+        api.delete(f"/provenance/{query_id}")
+    return [event for event in query["provenance"]["results"]["provenanceEvents"]
+            if any(a["name"] == "filename" and a.get("value") == filename for a in event.get("attributes", []))]
+
+
+def fetches(api: NiFiApi, filename: str) -> int:
+    """How often the cluster took the file from the inbox: FETCH events of the fetcher."""
+    events = provenance(api, processor_ids(api)["Fetch listed file"], filename)
+    return sum(event["eventType"] == "FETCH" for event in events)
+
+
+def test_a_files_chunks_are_cleaned_on_both_nodes_and_every_row_lands_once(cluster, export):
+    path, expected = export(ROWS, seed=51)
+    dropped = time.monotonic()
+    drop(path)
+    objects = wait_for_rows(cluster, path.stem, rows_in(expected), timeout=WAIT_SECONDS)
+    print(f"\n{rows_in(expected)} rows on {NODES} nodes: in the lake {time.monotonic() - dropped:.1f}s after the drop")
+    assert_lake_holds_exactly(objects, expected, lake_key())
+    versions = versions_per_key(cluster, path.stem)
+    assert versions and set(versions.values()) == {1}, f"keys written more than once: {versions}"
+    api = login(nifi_nodes(settings(), NODES)[0])
+    cleaned_on = {e["clusterNodeAddress"] for e in provenance(api, processor_ids(api)["Clean rows"], path.name)}
+    assert len(cleaned_on) == NODES, f"chunks cleaned only on {cleaned_on}"
+    assert fetches(api, path.name) == 1
+
+
+def test_the_primary_node_killed_mid_file_loses_and_duplicates_nothing(cluster, export):
+    nodes = nifi_nodes(settings(), NODES)
+    roles = {m["apiPort"]: m["roles"] for m in members(login(nodes[0]))}
+    victim = next(node for node in nodes if "Primary Node" in roles[node.https_port])
+    survivor = next(node for node in nodes if node is not victim)
+    first, first_expected = export(ROWS, seed=52)
+    wait_until_taken(drop(first))
+    time.sleep(2)  # chunks spread to both nodes and into the Python processors
+    os.killpg(int((REPO / ".stack" / f"{victim.service}.pid").read_text()), signal.SIGKILL)
+    killed = time.monotonic()
+    print(f"\nkilled {victim.service} (roles: {', '.join(roles[victim.https_port])})")
+
+    second, second_expected = export(30_000, seed=53)
+    drop(second)
+    second_objects = wait_for_rows(cluster, second.stem, rows_in(second_expected), timeout=WAIT_SECONDS)
+    print(f"{survivor.service} alone stored a new file {time.monotonic() - killed:.0f}s after the kill")
+    after = {m["apiPort"]: m for m in members(login(survivor))}
+    assert "Primary Node" in after[survivor.https_port]["roles"]
+
+    restarted = time.monotonic()
+    stack("up", "nifi", "--nodes", str(NODES))
+    print(f"{victim.service} back in the cluster {time.monotonic() - restarted:.0f}s after `nifi/stack up`")
+    first_objects = wait_for_rows(cluster, first.stem, rows_in(first_expected), timeout=WAIT_SECONDS)
+    print(f"the killed node's chunks stored {time.monotonic() - restarted:.0f}s after the restart")
+    assert_lake_holds_exactly(first_objects, first_expected, lake_key())
+    assert_lake_holds_exactly(second_objects, second_expected, lake_key())
+    api = login(survivor)
+    assert fetches(api, first.name) == 1 and fetches(api, second.name) == 1
+
+
+def test_a_minio_server_killed_mid_file_loses_nothing(cluster, export):
+    path, expected = export(ROWS, seed=54)
+    victim = minio_servers(settings(), MINIO_SERVERS)[2]  # not the one S3_ENDPOINT_URL names
+    wait_until_taken(drop(path))
+    os.killpg(int((REPO / ".stack" / f"{victim.service}.pid").read_text()), signal.SIGKILL)
+    try:
+        objects = wait_for_rows(cluster, path.stem, rows_in(expected), timeout=WAIT_SECONDS)
+    finally:
+        stack("up", "minio", "--minio-servers", str(MINIO_SERVERS))
+    assert_lake_holds_exactly(objects, expected, lake_key())
+    api = login(nifi_nodes(settings(), NODES)[0])
+    assert fetches(api, path.name) == 1
+
+
+def test_status_names_every_node_primary_and_coordinator(cluster):
+    status = stack("status").stdout
+    lines = [line for line in status.splitlines() if line.startswith("nifi-node-")]
+    assert len(lines) == NODES and all(", connected" in line for line in lines), status
+    assert status.count("primary node") == 1 and status.count("cluster coordinator") == 1, status
+    assert sum(line.startswith("zookeeper-") and ("leader" in line or "follower" in line)
+               for line in status.splitlines()) == 3, status
+    try:
+        login(nifi_nodes(settings(), NODES)[1]).get("/controller/cluster")
+    except NiFiApiError as error:
+        pytest.fail(f"the second node refused its own login: {error}")
