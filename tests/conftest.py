@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from ecommerce_pipeline.ledger import ledger_keys
 from ecommerce_pipeline.settings import S3Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,6 +33,37 @@ def minio() -> S3Settings:
         pytest.fail(f"nifi/stack up minio failed:\n{result.stdout}\n{result.stderr}")
     settings = load_settings(REPO / ".env")
     return S3Settings.from_settings({**settings, "S3_ENDPOINT_URL": f"http://127.0.0.1:{settings.get('MINIO_API_PORT', '9000')}"})
+
+
+def forget_ingests_since(s3: S3Settings, before: set[str]) -> None:
+    """Deletes the ledger records written since `before`: tests drop seeded exports, and a later test or run
+    dropping the same content would otherwise (rightly) be refused as a duplicate."""
+    for key in ledger_keys(s3.client(), s3.bucket) - before:
+        s3.client().delete_object(Bucket=s3.bucket, Key=key)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ledger_left_as_found(request):
+    """What the session's module fixtures ingested is forgotten at the end (each test: `ledger_left_as_found_by_each_test`)."""
+    if not any(item.get_closest_marker("integration") for item in request.session.items):
+        yield
+        return
+    s3 = request.getfixturevalue("minio")
+    before = ledger_keys(s3.client(), s3.bucket)
+    yield
+    forget_ingests_since(s3, before)
+
+
+@pytest.fixture(autouse=True)
+def ledger_left_as_found_by_each_test(request):
+    """What a test using the stack's MinIO ingested is forgotten after it."""
+    if "minio" not in request.fixturenames:
+        yield
+        return
+    s3 = request.getfixturevalue("minio")
+    before = ledger_keys(s3.client(), s3.bucket)
+    yield
+    forget_ingests_since(s3, before)
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,10 @@ def test_an_export_uploaded_to_the_landing_bucket_is_taken_once(minio, deployed_
     try:
         objects = wait_for_rows(minio, path.stem, 2_000)
         assert_lake_holds_exactly(objects, expected, lake_key())
+        deadline = time.monotonic() + 60
+        while client.list_objects_v2(Bucket=minio.bucket, Prefix=f"landing/{path.name}").get("KeyCount"):
+            assert time.monotonic() < deadline, "the plaintext export stays under landing/ after its rows are stored"
+            time.sleep(0.5)
         written = {o["Key"]: o["LastModified"] for o in client.list_objects_v2(Bucket=minio.bucket)["Contents"]
                    if f"/{path.stem}-" in o["Key"]}
         time.sleep(15)  # three more looks at the landing prefix

@@ -34,14 +34,15 @@ MODULES = sorted(p for p in PACKAGE.glob("*.py") if p.stem[0].isupper())  # help
 
 def test_the_flow_s_processors_are_there():
     assert [m.stem for m in MODULES] == [
-        "CleanEcommerceCsv", "EncryptColumns", "EncryptWholeContent", "FetchFromLandingBucket", "UploadToS3"]
+        "CheckIngestLedger", "CleanEcommerceCsv", "EncryptColumns", "EncryptWholeContent", "GetLandingBucketObject",
+        "UploadToS3"]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.stem)
 def test_class_is_named_as_its_module_and_implements_a_python_processor_interface(module):
     cls = processor_class(module)
     assert cls.name == module.stem
-    kind = "FlowFileSource" if module.stem == "FetchFromLandingBucket" else "FlowFileTransform"
+    kind = "FlowFileSource" if module.stem == "GetLandingBucketObject" else "FlowFileTransform"
     assert nested(cls, "Java")["implements"] == [f"org.apache.nifi.python.processor.{kind}"]
 
 
@@ -88,7 +89,8 @@ EXPECTED_PROPERTIES = {
     "CleanEcommerceCsv": [],
     "EncryptColumns": ["Fernet Keys", "Segment", "Output Format", "Encryption Policy File"],
     "EncryptWholeContent": ["Fernet Keys", "Reason"],
-    "FetchFromLandingBucket": ["Endpoint URL", "Bucket", "Landing Prefix", "Access Key ID", "Secret Access Key"],
+    "GetLandingBucketObject": ["Endpoint URL", "Bucket", "Landing Prefix", "Access Key ID", "Secret Access Key"],
+    "CheckIngestLedger": ["Endpoint URL", "Bucket", "Access Key ID", "Secret Access Key", "Content SHA-256", "Identity"],
     "UploadToS3": [
         "Endpoint URL", "Bucket", "Object Key", "Access Key ID", "Secret Access Key", "Region", "Reason Attribute",
     ],

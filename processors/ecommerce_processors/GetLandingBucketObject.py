@@ -1,4 +1,5 @@
 import sys
+import uuid
 from pathlib import Path
 
 from nifiapi.componentstate import Scope
@@ -8,22 +9,27 @@ from nifiapi.properties import PropertyDescriptor, StandardValidators
 # NiFi loads this module by file path: make the shared core beside this package importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ecommerce_pipeline.landing import landing_objects, next_to_take  # noqa: E402
+from ecommerce_pipeline.landing import (  # noqa: E402
+    committed, landing_objects, next_to_take, still_listed, take_record,
+)
 from ecommerce_pipeline.object_store import s3_client  # noqa: E402
 
 
-class FetchFromLandingBucket(FlowFileSource):
+class GetLandingBucketObject(FlowFileSource):
     class Java:
         implements = ["org.apache.nifi.python.processor.FlowFileSource"]
 
     class ProcessorDetails:
         version = "0.1.0"
-        description = """Takes CSV exports uploaded under a prefix of an S3-compatible bucket (MinIO), one object per
+        description = """Gets CSV exports uploaded under a prefix of an S3-compatible bucket (MinIO), one object per
             run, oldest first, and hands each on as a FlowFile named after the object (filename, landing.key,
-            landing.etag attributes). The objects stay where they are; what was taken is kept in the processor's
-            state as key and ETag, so each upload is taken once and an object uploaded again with new content
-            is taken again. An object over 512 MB is left in place with a warning: split it before uploading."""
-        tags = ["s3", "minio", "fetch", "list", "landing", "boto3"]
+            landing.etag and landing.take attributes; landing.take names this upload of the key). Each upload is
+            taken once, across stops and restarts: the take is kept in cluster state, pending until NiFi stops
+            the processor (every commit done), and a pending take of a run that never stopped (a crash) is
+            taken again under the same landing.take, which the ingest ledger treats as a replay. The flow
+            deletes the object once its content is held and claimed; state keeps only keys still listed. An
+            object over 512 MB is left in place with a warning: split it before uploading."""
+        tags = ["s3", "minio", "get", "list", "landing", "boto3"]
         dependencies = ["boto3==1.44.5"]
 
     ENDPOINT_URL = PropertyDescriptor(
@@ -64,7 +70,7 @@ class FetchFromLandingBucket(FlowFileSource):
     def __init__(self, **kwargs):
         super().__init__()
         self.client = None
-        self.handed_on = None
+        self.scheduling = None
 
     def getPropertyDescriptors(self):
         return self.properties
@@ -76,23 +82,30 @@ class FetchFromLandingBucket(FlowFileSource):
             context.getProperty(self.SECRET_ACCESS_KEY).getValue(),
             connect_timeout=5, read_timeout=60,
         )
-        self.handed_on = None
+        self.scheduling = uuid.uuid4().hex
+
+    def onStopped(self, context):
+        state = context.getStateManager()
+        takes = state.getState(Scope.CLUSTER).toMap()
+        if takes:
+            state.setState(committed(takes), Scope.CLUSTER)
 
     def create(self, context):
         bucket = context.getProperty(self.BUCKET).getValue()
         state = context.getStateManager()
-        taken = state.getState(Scope.LOCAL).toMap()
-        if self.handed_on is not None:  # the previous FlowFile was committed before this run began
-            taken[self.handed_on.key] = self.handed_on.etag
-            state.setState(taken, Scope.LOCAL)
-            self.handed_on = None
-        found, too_large = next_to_take(
-            landing_objects(self.client, bucket, context.getProperty(self.PREFIX).getValue()), taken)
+        recorded = dict(state.getState(Scope.CLUSTER).toMap())
+        listing = landing_objects(self.client, bucket, context.getProperty(self.PREFIX).getValue())
+        takes = still_listed(recorded, listing)
+        found, too_large = next_to_take(listing, takes, self.scheduling)
         for skipped in too_large:
             self.logger.warn(f"s3://{bucket}/{skipped.key} is {skipped.size} bytes: left in place, split it first")
         if found is None:
+            if takes != recorded:
+                state.setState(takes, Scope.CLUSTER)
             return None
         content = self.client.get_object(Bucket=bucket, Key=found.key, IfMatch=found.etag)["Body"].read()
-        self.handed_on = found
+        takes[found.key] = take_record(found, self.scheduling)
+        state.setState(takes, Scope.CLUSTER)  # before NiFi commits the FlowFile: pending until onStopped
         return FlowFileSourceResult(relationship="success", contents=content, attributes={
-            "filename": found.filename, "landing.key": found.key, "landing.etag": found.etag})
+            "filename": found.filename, "landing.key": found.key, "landing.etag": found.etag,
+            "landing.take": found.take_id(bucket)})
