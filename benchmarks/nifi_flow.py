@@ -22,7 +22,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "nifi"), str(REPO / "processors")]
 
-from ecommerce_pipeline.lake_watch import drop_into_inbox, landed_objects, records_in, wait_until_landed  # noqa: E402
+from ecommerce_pipeline.lake_watch import LakeWatch, drop_into_inbox, records_in, wait_until_landed  # noqa: E402
+from ecommerce_pipeline.ledger import content_sha256, ledger_key  # noqa: E402
 from ecommerce_pipeline.settings import S3Settings, load_settings  # noqa: E402
 from provisioning.paths import STATE  # noqa: E402
 from provisioning.processes import group_processes, running_pid  # noqa: E402
@@ -31,7 +32,6 @@ PYTHON_TYPES = {path.stem for path in (REPO / "processors" / "ecommerce_processo
 CHUNK_ROWS_PARAMETER = "Chunk Rows"
 SAMPLE_SECONDS = 0.5
 WINDOW_SECONDS = 300  # NiFi's processor status sums the last 5 minutes (301 one-second bins)
-FOOTER_BYTES = 1 << 16
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -41,43 +41,6 @@ def say(message: str) -> None:
 
 
 # --- the lake, read cheaply while polling -------------------------------------------------
-
-
-class FooterReadingS3:
-    """Stands in for S3Settings in wait_until_landed: the same listing, but a Parquet object's
-    row count is read from its footer (a ranged GET of its last 64 KiB, once per key) instead of
-    downloading the whole object on every poll. At 1M rows the lake objects of one run weigh
-    about a gigabyte: whole downloads every second would compete with NiFi for the two cores.
-    Keys are unique per run and a replayed chunk rewrites a key with the same rows, so one read
-    per key is enough."""
-
-    def __init__(self, s3: S3Settings):
-        self.s3 = s3
-        self.bucket = s3.bucket
-        self.tails: dict[str, bytes] = {}
-        self._client = s3.client()
-
-    def client(self):
-        return _FooterClient(self._client, self.tails)
-
-
-class _FooterClient:
-    def __init__(self, client, tails: dict[str, bytes]):
-        self._client, self._tails = client, tails
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
-
-    def get_object(self, Bucket: str, Key: str, **kwargs):  # noqa: N803 (boto3's names)
-        if kwargs or not Key.endswith(".parquet"):
-            return self._client.get_object(Bucket=Bucket, Key=Key, **kwargs)
-        if Key not in self._tails:
-            tail = self._client.get_object(Bucket=Bucket, Key=Key, Range=f"bytes=-{FOOTER_BYTES}")["Body"].read()
-            footer = int.from_bytes(tail[-8:-4], "little") + 8 if len(tail) >= 8 else len(tail) + 1
-            if footer > len(tail):  # footer larger than the tail read: take the whole object
-                tail = self._client.get_object(Bucket=Bucket, Key=Key)["Body"].read()
-            self._tails[Key] = b"PAR1" + tail  # the footer is all pyarrow's read_metadata reads
-        return {"Body": io.BytesIO(self._tails[Key])}
 
 
 # --- memory and CPU of the stack's processes ----------------------------------------------
@@ -381,7 +344,7 @@ def run_flow(flow: FlowUnderTest, path: Path, records: int, profile: bool = Fals
     flow.wait_idle()
     if profile:
         flow.wait_quiet_window()
-    lake = FooterReadingS3(flow.s3)
+    lake = LakeWatch(flow.s3)
     workdir = path.parent / f".{stem}"
     workdir.mkdir()
     source = workdir / f"{stem}.csv"
@@ -404,7 +367,8 @@ def run_flow(flow: FlowUnderTest, path: Path, records: int, profile: bool = Fals
     try:
         with ResourceSampler(flow.nifi_pgid, flow.minio_pgid) as sampler:
             try:
-                objects = wait_until_landed(lake, source, records, timeout, progress=lambda line: say(line), on_start=drop)
+                _, objects = wait_until_landed(lake, source, records, timeout, progress=lambda line: say(line),
+                                               on_start=drop)
             except TimeoutError as error:
                 failure = str(error)
             detected = time.monotonic()
@@ -413,7 +377,7 @@ def run_flow(flow: FlowUnderTest, path: Path, records: int, profile: bool = Fals
         after = flow.snapshot()
         listing = _listing(lake, stem)
         if failure:
-            objects = landed_objects(lake, stem)
+            objects = lake.landed(stem)
         run = _summarise(records, objects, listing, dropped, detected, sampler.result, before, after, flow.sources)
         run["stem"] = stem
         if failure:
@@ -427,6 +391,7 @@ def run_flow(flow: FlowUnderTest, path: Path, records: int, profile: bool = Fals
         source.unlink(missing_ok=True)
         workdir.rmdir()
         _delete_objects(flow.s3, stem)
+        forget_content(flow.s3, path)
     return run
 
 
@@ -439,9 +404,9 @@ def _watch_taken(target: Path, dropped: dict[str, float], stop: threading.Event)
         stop.wait(0.1)
 
 
-def _listing(lake: FooterReadingS3, stem: str) -> dict[str, dt.datetime]:
+def _listing(lake: LakeWatch, stem: str) -> dict[str, dt.datetime]:
     """Key -> LastModified (MinIO's clock, this machine's) of the run's objects."""
-    client = lake.client()
+    client = lake.client
     found = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=lake.bucket):
         for item in page.get("Contents", []):
@@ -452,9 +417,15 @@ def _listing(lake: FooterReadingS3, stem: str) -> dict[str, dt.datetime]:
 
 def _delete_objects(s3: S3Settings, stem: str) -> None:
     client = s3.client()
-    keys = [{"Key": key} for key in _listing(FooterReadingS3(s3), stem)]
+    keys = [{"Key": key} for key in _listing(LakeWatch(s3), stem)]
     for start in range(0, len(keys), 1000):
         client.delete_objects(Bucket=s3.bucket, Delete={"Objects": keys[start:start + 1000]})
+
+
+def forget_content(s3: S3Settings, path: Path) -> None:
+    """Removes the ledger's record of `path`'s content: every run drops the same bytes, as new content."""
+    with path.open("rb") as stream:
+        s3.client().delete_object(Bucket=s3.bucket, Key=ledger_key(content_sha256(stream)))
 
 
 def _tokens_open(flow: FlowUnderTest, objects) -> bool:
