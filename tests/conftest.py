@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,35 +36,34 @@ def minio() -> S3Settings:
     return S3Settings.from_settings({**settings, "S3_ENDPOINT_URL": f"http://127.0.0.1:{settings.get('MINIO_API_PORT', '9000')}"})
 
 
-def forget_ingests_since(s3: S3Settings, before: set[str]) -> None:
-    """Deletes the ledger records written since `before`: tests drop seeded exports, and a later test or run
+@contextmanager
+def ledger_as_found(s3: S3Settings):
+    """Deletes the ledger records written inside the block: tests drop seeded exports, and a later test or run
     dropping the same content would otherwise (rightly) be refused as a duplicate."""
+    before = ledger_keys(s3.client(), s3.bucket)
+    yield
     for key in ledger_keys(s3.client(), s3.bucket) - before:
         s3.client().delete_object(Bucket=s3.bucket, Key=key)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def ledger_left_as_found(request):
-    """What the session's module fixtures ingested is forgotten at the end (each test: `ledger_left_as_found_by_each_test`)."""
+def session_leaves_the_ledger_as_found(request):
+    """What module fixtures ingested is forgotten at the end of the session."""
     if not any(item.get_closest_marker("integration") for item in request.session.items):
         yield
         return
-    s3 = request.getfixturevalue("minio")
-    before = ledger_keys(s3.client(), s3.bucket)
-    yield
-    forget_ingests_since(s3, before)
+    with ledger_as_found(request.getfixturevalue("minio")):
+        yield
 
 
 @pytest.fixture(autouse=True)
-def ledger_left_as_found_by_each_test(request):
+def each_test_leaves_the_ledger_as_found(request):
     """What a test using the stack's MinIO ingested is forgotten after it."""
     if "minio" not in request.fixturenames:
         yield
         return
-    s3 = request.getfixturevalue("minio")
-    before = ledger_keys(s3.client(), s3.bucket)
-    yield
-    forget_ingests_since(s3, before)
+    with ledger_as_found(request.getfixturevalue("minio")):
+        yield
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ from nifiapi.relationship import Relationship
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ecommerce_pipeline.landing import delete_landed  # noqa: E402
-from ecommerce_pipeline.ledger import Claim, IngestRecord, claim, duplicate_reason, now_iso, record_duplicate  # noqa: E402
-from ecommerce_pipeline.object_store import s3_client  # noqa: E402
+from ecommerce_pipeline.ledger import (  # noqa: E402
+    Claim, IngestRecord, claim, duplicate_reason, now_iso, record_duplicate,
+)
+from ecommerce_processors import s3_properties  # noqa: E402
 
 
 class CheckIngestLedger(FlowFileTransform):
@@ -30,32 +32,15 @@ class CheckIngestLedger(FlowFileTransform):
         tags = ["ledger", "deduplicate", "duplicate", "s3", "minio", "exactly-once", "boto3"]
         dependencies = ["boto3==1.44.5"]
 
-    ENDPOINT_URL = PropertyDescriptor(
-        name="Endpoint URL",
-        description="The store's S3 endpoint, e.g. http://127.0.0.1:9000.",
-        required=True,
-        validators=[StandardValidators.URL_VALIDATOR],
-    )
+    ENDPOINT_URL = s3_properties.ENDPOINT_URL
     BUCKET = PropertyDescriptor(
         name="Bucket",
         description="The lake's bucket: the ledger lives under _ingested/ in it.",
         required=True,
         validators=[StandardValidators.NON_EMPTY_VALIDATOR],
     )
-    ACCESS_KEY_ID = PropertyDescriptor(
-        name="Access Key ID",
-        description="The store's access key; fill it from a sensitive parameter.",
-        required=True,
-        sensitive=True,
-        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
-    )
-    SECRET_ACCESS_KEY = PropertyDescriptor(
-        name="Secret Access Key",
-        description="The store's secret key; fill it from a sensitive parameter.",
-        required=True,
-        sensitive=True,
-        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
-    )
+    ACCESS_KEY_ID = s3_properties.ACCESS_KEY_ID
+    SECRET_ACCESS_KEY = s3_properties.SECRET_ACCESS_KEY
     CONTENT_SHA256 = PropertyDescriptor(
         name="Content SHA-256",
         description="The content's SHA-256 in hex, as CryptographicHashContent writes it.",
@@ -89,12 +74,8 @@ class CheckIngestLedger(FlowFileTransform):
         return [self.SUCCESS, self.DUPLICATE]
 
     def onScheduled(self, context):
-        self.client = s3_client(
-            context.getProperty(self.ENDPOINT_URL).getValue(),
-            context.getProperty(self.ACCESS_KEY_ID).getValue(),
-            context.getProperty(self.SECRET_ACCESS_KEY).getValue(),
-            connect_timeout=5, read_timeout=30, max_attempts=2, retry_mode="standard",
-        )
+        self.client = s3_properties.store_client(context, connect_timeout=5, read_timeout=30, max_attempts=2,
+                                                 retry_mode="standard")
 
     def onStopped(self, context):
         if self.client is not None:

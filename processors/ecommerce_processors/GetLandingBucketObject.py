@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ecommerce_pipeline.landing import (  # noqa: E402
     committed, landing_objects, next_to_take, still_listed, take_record,
 )
-from ecommerce_pipeline.object_store import s3_client  # noqa: E402
+from ecommerce_processors import s3_properties  # noqa: E402
 
 
 class GetLandingBucketObject(FlowFileSource):
@@ -32,12 +32,7 @@ class GetLandingBucketObject(FlowFileSource):
         tags = ["s3", "minio", "get", "list", "landing", "boto3"]
         dependencies = ["boto3==1.44.5"]
 
-    ENDPOINT_URL = PropertyDescriptor(
-        name="Endpoint URL",
-        description="The store's S3 endpoint, e.g. http://127.0.0.1:9000.",
-        required=True,
-        validators=[StandardValidators.URL_VALIDATOR],
-    )
+    ENDPOINT_URL = s3_properties.ENDPOINT_URL
     BUCKET = PropertyDescriptor(
         name="Bucket",
         description="The bucket users upload exports to.",
@@ -51,20 +46,8 @@ class GetLandingBucketObject(FlowFileSource):
         default_value="landing/",
         validators=[StandardValidators.NON_EMPTY_VALIDATOR],
     )
-    ACCESS_KEY_ID = PropertyDescriptor(
-        name="Access Key ID",
-        description="The store's access key; fill it from a sensitive parameter.",
-        required=True,
-        sensitive=True,
-        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
-    )
-    SECRET_ACCESS_KEY = PropertyDescriptor(
-        name="Secret Access Key",
-        description="The store's secret key; fill it from a sensitive parameter.",
-        required=True,
-        sensitive=True,
-        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
-    )
+    ACCESS_KEY_ID = s3_properties.ACCESS_KEY_ID
+    SECRET_ACCESS_KEY = s3_properties.SECRET_ACCESS_KEY
     properties = [ENDPOINT_URL, BUCKET, PREFIX, ACCESS_KEY_ID, SECRET_ACCESS_KEY]
 
     def __init__(self, **kwargs):
@@ -76,12 +59,7 @@ class GetLandingBucketObject(FlowFileSource):
         return self.properties
 
     def onScheduled(self, context):
-        self.client = s3_client(
-            context.getProperty(self.ENDPOINT_URL).getValue(),
-            context.getProperty(self.ACCESS_KEY_ID).getValue(),
-            context.getProperty(self.SECRET_ACCESS_KEY).getValue(),
-            connect_timeout=5, read_timeout=60,
-        )
+        self.client = s3_properties.store_client(context, connect_timeout=5, read_timeout=60)
         self.scheduling = uuid.uuid4().hex
 
     def onStopped(self, context):

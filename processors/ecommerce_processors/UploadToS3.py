@@ -7,7 +7,8 @@ from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, Stan
 # NiFi loads this module by file path: make the shared core beside this package importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ecommerce_pipeline.object_store import StorageError, put_object, s3_client  # noqa: E402
+from ecommerce_pipeline.object_store import StorageError, put_object  # noqa: E402
+from ecommerce_processors import s3_properties  # noqa: E402
 from ecommerce_processors.py4j_content import decode_content_in_one_call  # noqa: E402
 
 decode_content_in_one_call()
@@ -29,12 +30,7 @@ class UploadToS3(FlowFileTransform):
         tags = ["s3", "minio", "upload", "put", "object storage", "boto3"]
         dependencies = ["boto3==1.44.5"]
 
-    ENDPOINT_URL = PropertyDescriptor(
-        name="Endpoint URL",
-        description="The store's S3 endpoint, e.g. http://127.0.0.1:9000.",
-        required=True,
-        validators=[StandardValidators.URL_VALIDATOR],
-    )
+    ENDPOINT_URL = s3_properties.ENDPOINT_URL
     BUCKET = PropertyDescriptor(
         name="Bucket",
         description="The bucket the object is stored in.",
@@ -50,20 +46,8 @@ class UploadToS3(FlowFileTransform):
         validators=[StandardValidators.NON_EMPTY_EL_VALIDATOR],
         expression_language_scope=ExpressionLanguageScope.FLOWFILE_ATTRIBUTES,
     )
-    ACCESS_KEY_ID = PropertyDescriptor(
-        name="Access Key ID",
-        description="The store's access key; fill it from a sensitive parameter.",
-        required=True,
-        sensitive=True,
-        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
-    )
-    SECRET_ACCESS_KEY = PropertyDescriptor(
-        name="Secret Access Key",
-        description="The store's secret key; fill it from a sensitive parameter.",
-        required=True,
-        sensitive=True,
-        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
-    )
+    ACCESS_KEY_ID = s3_properties.ACCESS_KEY_ID
+    SECRET_ACCESS_KEY = s3_properties.SECRET_ACCESS_KEY
     REGION = PropertyDescriptor(
         name="Region",
         description="The region the client signs requests for; MinIO accepts us-east-1 unless configured otherwise.",
@@ -90,10 +74,8 @@ class UploadToS3(FlowFileTransform):
 
     def onScheduled(self, context):
         # Short timeouts and few retries: a down store fails the FlowFile fast and NiFi's back-off retries it.
-        self.client = s3_client(
-            context.getProperty(self.ENDPOINT_URL).getValue(),
-            context.getProperty(self.ACCESS_KEY_ID).getValue(),
-            context.getProperty(self.SECRET_ACCESS_KEY).getValue(),
+        self.client = s3_properties.store_client(
+            context,
             context.getProperty(self.REGION).getValue(),
             connect_timeout=5,
             read_timeout=30,

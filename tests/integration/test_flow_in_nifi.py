@@ -101,7 +101,7 @@ def test_redeploying_changes_nothing_and_keeps_one_group(deployed_flow):
     status = deploy_flow("status")
     assert status.returncode == 0, status.stdout + status.stderr
     in_flow = json.loads((REPO / "flows" / "ecommerce-ingest.json").read_text())["flowContents"]["processors"]
-    assert status.stdout.count("Running") == len(in_flow) == 16
+    assert status.stdout.count("Running") == len(in_flow) == 18
 
 
 def test_a_nifi_restart_mid_file_still_stores_every_row_once(minio, deployed_flow, tmp_path, lake_objects):

@@ -68,10 +68,16 @@ def declared_properties(cls: ast.ClassDef) -> dict[str, dict[str, object]]:
     declared = {}
     for element in assigned["properties"].elts:
         call = assigned[element.id]
+        if isinstance(call, ast.Attribute):  # a descriptor shared through a helper module, e.g. s3_properties.ENDPOINT_URL
+            call = module_assignments(PACKAGE / f"{call.value.id}.py")[call.attr]
         assert isinstance(call, ast.Call) and call.func.id == "PropertyDescriptor"
         keywords = {k.arg: ast.literal_eval(k.value) for k in call.keywords if isinstance(k.value, ast.Constant)}
         declared[keywords["name"]] = keywords
     return declared
+
+
+def module_assignments(module: Path) -> dict[str, ast.expr]:
+    return {node.targets[0].id: node.value for node in ast.parse(module.read_text()).body if isinstance(node, ast.Assign)}
 
 
 def descriptor_variables(cls: ast.ClassDef) -> list[str]:
@@ -79,8 +85,8 @@ def descriptor_variables(cls: ast.ClassDef) -> list[str]:
         node.targets[0].id
         for node in cls.body
         if isinstance(node, ast.Assign)
-        and isinstance(node.value, ast.Call)
-        and getattr(node.value.func, "id", None) == "PropertyDescriptor"
+        and (isinstance(node.value, ast.Call) and getattr(node.value.func, "id", None) == "PropertyDescriptor"
+             or isinstance(node.value, ast.Attribute))
     ]
 
 
