@@ -43,6 +43,11 @@ def queued_filenames(source_name):
     return [flowfile.filename for c in connections for flowfile in nipyapi.canvas.list_flowfiles(c, limit=1000)]
 
 
+def state_keys(name) -> list[str]:
+    state = nipyapi.canvas.get_processor_state(processor(name)).component_state
+    return [entry.key for scope in (state.cluster_state, state.local_state) if scope for entry in scope.state or []]
+
+
 def runs(name) -> int:
     return processor(name).status.aggregate_snapshot.task_count
 
@@ -103,9 +108,7 @@ def test_a_restart_right_after_a_hand_on_takes_the_landing_object_once(minio, ni
         assert_lake_holds_exactly(objects, expected, lake_key())
         wait_for(lambda: not client.list_objects_v2(Bucket=minio.bucket, Prefix=key).get("KeyCount"),
                  "the landing object deleted once stored")
-        state = nipyapi.canvas.get_processor_state(processor(SOURCE)).component_state
-        entries = [entry for scope in (state.cluster_state, state.local_state) if scope for entry in scope.state or []]
-        assert not [entry for entry in entries if entry.key == key], "state forgets objects no longer listed"
+        wait_for(lambda: key not in state_keys(SOURCE), "the source's state forgetting the deleted object")
     finally:
         client.delete_object(Bucket=minio.bucket, Key=key)
         delete_objects(minio, keys_of(minio, path.stem))
