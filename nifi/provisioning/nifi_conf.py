@@ -15,7 +15,6 @@ from .processes import StackError
 from .tls import TlsStores
 
 TEMPLATES = REPO / "nifi" / "conf"
-PYTHON_EXTENSIONS = REPO / "processors"
 LOGIN_PROVIDER_CLASS = "org.ecommercepipeline.nifi.login.BcryptLoginIdentityProvider"
 ADMIN_MARKER = ".initial-admin"
 MIN_PASSWORD_LENGTH = 12
@@ -40,7 +39,6 @@ def render_conf(home: Path, env: dict[str, str], tls: TlsStores, logs: Path) -> 
         "home": str(home),
         "logs": str(logs),
         "python": sys.executable,
-        "python_extensions": str(PYTHON_EXTENSIONS),
         "https_port": env["NIFI_HTTPS_PORT"],
         "sensitive_props_key": sensitive_key,
         "keystore": str(tls.keystore),

@@ -6,6 +6,7 @@ which NiFi handles as an orderly shutdown, and its Python children exit with it.
 """
 
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -15,10 +16,12 @@ from .nifi_assembly import NIFI_VERSION, assemble_nifi
 from .nifi_conf import render_conf
 from .paths import NIFI_CA_CERT, NIFI_CONF, NIFI_STATE, NIFI_TLS
 from .processes import StackError, check_ports_free, running_pid, say, spawn, tail, wait_until
+from .processors_nar import build_processors_nar, install_processors_nar, is_installed, python_version
 from .tls import ensure_tls
 
 SERVICE = "nifi"
 LOGS = NIFI_STATE / "logs"
+EXTENSIONS = NIFI_STATE / "extensions"  # nifi.nar.library.autoload.directory
 HEAP_INITIAL, HEAP_MAX = "1g", "2g"
 START_TIMEOUT_SECONDS = 300
 
@@ -42,8 +45,11 @@ def app_log() -> Path:
 
 def nifi_up(env: dict[str, str]) -> None:
     port = int(env["NIFI_HTTPS_PORT"])
+    nar = build_processors_nar(python_version(sys.executable))
     if running_pid(SERVICE):
         say(f"nifi: already running on https://localhost:{port}/nifi")
+        if not is_installed(nar, EXTENSIONS):
+            say("nifi: the processors changed since NiFi started: `nifi/stack restart nifi` loads them")
         api = _wait_for_login(env)
     else:
         check_ports_free("nifi", {"NIFI_HTTPS_PORT": port})
@@ -53,6 +59,7 @@ def nifi_up(env: dict[str, str]) -> None:
         tls = ensure_tls(NIFI_TLS, NIFI_CA_CERT, java_home)
         LOGS.mkdir(parents=True, exist_ok=True)
         render_conf(home, env, tls, LOGS)
+        install_processors_nar(nar, EXTENSIONS)
         say(f"nifi: starting NiFi {NIFI_VERSION} on https://localhost:{port}/nifi (first boot unpacks NARs)")
         started = time.monotonic()
         spawn(SERVICE, launch_command(java_home, home), {}, cwd=NIFI_STATE)

@@ -1,18 +1,12 @@
-import sys
-from pathlib import Path
-
 from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
 from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, StandardValidators
 from nifiapi.relationship import Relationship
 
-# NiFi loads this module by file path: make the shared core beside this package importable.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecommerce_pipeline.landing import delete_landed  # noqa: E402
-from ecommerce_pipeline.ledger import (  # noqa: E402
+from ecommerce_pipeline.landing import delete_landed
+from ecommerce_pipeline.ledger import (
     Claim, IngestRecord, claim, duplicate_reason, now_iso, record_duplicate,
 )
-from ecommerce_processors import s3_properties  # noqa: E402
+from ecommerce_processors import s3_properties
 
 
 class CheckIngestLedger(FlowFileTransform):
@@ -20,7 +14,7 @@ class CheckIngestLedger(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.1.0"
+        version = "0.2.0"
         description = """Claims a file's content in the ingest ledger that lives with the lake (_ingested/<SHA-256>,
             written with a conditional put) before anything of it is stored. New content goes to success; so
             does NiFi's replay of the FlowFile that claimed it (same Identity), with ingest.date set to the first

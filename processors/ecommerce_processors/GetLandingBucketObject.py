@@ -1,18 +1,13 @@
-import sys
 import uuid
-from pathlib import Path
 
 from nifiapi.componentstate import Scope
 from nifiapi.flowfilesource import FlowFileSource, FlowFileSourceResult
 from nifiapi.properties import PropertyDescriptor, StandardValidators
 
-# NiFi loads this module by file path: make the shared core beside this package importable.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecommerce_pipeline.landing import (  # noqa: E402
+from ecommerce_pipeline.landing import (
     committed, landing_objects, next_to_take, still_listed, take_record,
 )
-from ecommerce_processors import s3_properties  # noqa: E402
+from ecommerce_processors import s3_properties
 
 
 class GetLandingBucketObject(FlowFileSource):
@@ -20,7 +15,7 @@ class GetLandingBucketObject(FlowFileSource):
         implements = ["org.apache.nifi.python.processor.FlowFileSource"]
 
     class ProcessorDetails:
-        version = "0.1.0"
+        version = "0.2.0"
         description = """Gets CSV exports uploaded under a prefix of an S3-compatible bucket (MinIO), one object per
             run, oldest first, and hands each on as a FlowFile named after the object (filename, landing.key,
             landing.etag and landing.take attributes; landing.take names this upload of the key). Each upload is

@@ -1,11 +1,11 @@
 """The store's endpoint and credentials: one definition for every processor that talks to S3 (MinIO).
 
 The flow refers to these properties by name, so each processor lists them under the same names.
-NiFi also loads this module on its own, by file path, before any processor has put the core
-package on the path: it imports nothing of the core at load time.
 """
 
 from nifiapi.properties import PropertyDescriptor, StandardValidators
+
+from ecommerce_pipeline.object_store import s3_client
 
 ENDPOINT_URL = PropertyDescriptor(
     name="Endpoint URL",
@@ -31,8 +31,6 @@ SECRET_ACCESS_KEY = PropertyDescriptor(
 
 def store_client(context, region: str = "us-east-1", **options):
     """A boto3 client for the store the processor's properties name (options: object_store.s3_client's)."""
-    from ecommerce_pipeline.object_store import s3_client
-
     return s3_client(
         context.getProperty(ENDPOINT_URL).getValue(),
         context.getProperty(ACCESS_KEY_ID).getValue(),
