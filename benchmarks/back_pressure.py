@@ -22,11 +22,12 @@ import time
 import uuid
 from pathlib import Path
 
-from ecommerce_pipeline.lake_watch import is_complete, landed_objects, records_in
+from ecommerce_pipeline.lake_watch import LakeWatch, outcome, records_in
+from ecommerce_pipeline.ledger import ledger_keys
 from provisioning.paths import STATE
 
 from .inputs import RESULTS, input_for
-from .lake_reading import FooterReadingS3, delete_run_objects
+from .lake_reading import delete_run_objects
 from .nifi_control import FlowUnderTest
 from .report import environment
 from .resources import ResourceSampler, Sampler
@@ -67,15 +68,20 @@ class QueueSampler(Sampler):
 
 
 def build_drop(source: Path, inbox: Path, copies: int) -> list[Path]:
-    """`copies` hidden copies of `source` in the inbox (hard links where the file system allows), not yet visible."""
+    """`copies` hidden copies of `source` in the inbox, not yet visible, each of its own content.
+
+    The ingest ledger stores a content once: copy n has n spaces after the header's last name,
+    which cleaning strips, so every copy is a new file with the same rows.
+    """
     tag = uuid.uuid4().hex[:8]
     staged = []
     for number in range(copies):
         hidden = inbox / f".pressure-{tag}-{number:02d}.csv"
-        try:
-            os.link(source, hidden)
-        except OSError:
-            shutil.copyfile(source, hidden)
+        with source.open("rb") as original, hidden.open("wb") as copy:
+            header = original.readline()
+            ending = header[len(header.rstrip(b"\r\n")):]
+            copy.write(header.rstrip(b"\r\n") + b" " * number + ending)
+            shutil.copyfileobj(original, copy, 1 << 20)
         staged.append(hidden)
     return staged
 
@@ -93,7 +99,8 @@ def main() -> None:
     flow = FlowUnderTest()
     flow.wait_idle()
     content_repository = STATE / "nifi" / "content_repository"
-    lake = FooterReadingS3(flow.s3)
+    lake = LakeWatch(flow.s3)
+    ledger_before = ledger_keys(flow.s3.client(), flow.s3.bucket)
     staged = build_drop(source, flow.inbox, copies)
     stems = [hidden.name[1:-4] for hidden in staged]
     total_bytes = copies * source.stat().st_size
@@ -110,9 +117,9 @@ def main() -> None:
             while len(done) < len(stems) and time.monotonic() < deadline:
                 for stem in stems:
                     if stem not in done:
-                        objects = landed_objects(lake, stem)
+                        objects = lake.landed(stem)
                         stored[stem] = sum(o.rows or 0 for o in objects if o.prefix in ("order_info", "_quarantine"))
-                        if is_complete(objects, records):
+                        if outcome(objects, records) is not None:
                             done.add(stem)
                 last = queues.samples[-1] if queues.samples else {}
                 say(f"{len(done)}/{len(stems)} files complete, {sum(stored.values()):,} of {copies * records:,} rows; "
@@ -144,6 +151,8 @@ def main() -> None:
                 left.unlink(missing_ok=True)
         for stem in stems:
             delete_run_objects(flow.s3, stem)
+        for key in ledger_keys(flow.s3.client(), flow.s3.bucket) - ledger_before:  # the copies' contents, new to the lake
+            flow.s3.client().delete_object(Bucket=flow.s3.bucket, Key=key)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "back_pressure.json").write_text(json.dumps(result, indent=2, default=str))
     summary = {key: value for key, value in result.items() if key not in ("samples", "environment")}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from ecommerce_pipeline.lake_watch import drop_into_inbox, wait_until_landed
+from ecommerce_pipeline.lake_watch import LakeWatch, drop_into_inbox, wait_until_landed
 from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings
 from provisioning.env_file import read_env
@@ -28,6 +28,7 @@ from provisioning.paths import STATE
 from provisioning.processes import group_processes, running_pid
 
 from .inputs import REPO
+from .lake_reading import forget_content
 
 SAMPLE_SECONDS = 0.5
 
@@ -71,13 +72,14 @@ def main() -> int:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         started = time.monotonic()
-        landed = wait_until_landed(s3, source, args.rows, args.timeout,
-                                   on_start=lambda: drop_into_inbox(source, REPO / "data" / "inbox"))
+        _, landed = wait_until_landed(LakeWatch(s3), source, args.rows, args.timeout,
+                                      on_start=lambda: drop_into_inbox(source, REPO / "data" / "inbox"))
         seconds = time.monotonic() - started
         done.set()
         client = s3.client()
         for item in landed:
             client.delete_object(Bucket=s3.bucket, Key=item.key)
+        forget_content(s3, source)
     print(f"{count} node(s): {args.rows} rows in {seconds:.1f}s from the drop = {args.rows / seconds:,.0f} rows/s; "
           + "; ".join(f"{service} peak RSS {mib:,.0f} MiB" for service, mib in peak.items()))
     return 0

@@ -18,10 +18,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from cryptography.fernet import Fernet
 
-from ecommerce_pipeline.lake_watch import drop_into_inbox, landed_objects, records_in, wait_until_landed
+from ecommerce_pipeline.lake_watch import LakeWatch, drop_into_inbox, records_in, wait_until_landed
 from ecommerce_pipeline.policy import load_policy
 
-from .lake_reading import FooterReadingS3, delete_run_objects, run_objects
+from .lake_reading import delete_run_objects, forget_content, run_objects
 from .nifi_control import FlowUnderTest, say
 from .resources import ResourceSampler
 
@@ -33,7 +33,7 @@ def run_flow(flow: FlowUnderTest, path: Path, records: int, profile: bool = Fals
     flow.wait_idle()
     if profile:
         flow.wait_quiet_window()
-    lake = FooterReadingS3(flow.s3)
+    lake = LakeWatch(flow.s3)
     workdir = path.parent / f".{stem}"
     workdir.mkdir()
     source = workdir / f"{stem}.csv"
@@ -54,7 +54,8 @@ def run_flow(flow: FlowUnderTest, path: Path, records: int, profile: bool = Fals
     try:
         with ResourceSampler(flow.nifi_pgid, flow.minio_pgid) as sampler:
             try:
-                objects = wait_until_landed(lake, source, records, timeout, progress=lambda line: say(line), on_start=drop)
+                _, objects = wait_until_landed(lake, source, records, timeout, progress=lambda line: say(line),
+                                               on_start=drop)
             except TimeoutError as error:
                 failure = str(error)
             detected = time.monotonic()
@@ -63,7 +64,7 @@ def run_flow(flow: FlowUnderTest, path: Path, records: int, profile: bool = Fals
         after = flow.snapshot()
         listing = run_objects(flow.s3, stem)
         if failure:
-            objects = landed_objects(lake, stem)
+            objects = lake.landed(stem)
         run = summarise(records, objects, listing, dropped, detected, sampler.result, before, after, flow.sources)
         run["stem"] = stem
         if failure:
@@ -72,16 +73,17 @@ def run_flow(flow: FlowUnderTest, path: Path, records: int, profile: bool = Fals
             run["tokens_open_with_plain_fernet"] = _tokens_open(flow, objects)
     finally:
         left = flow.inbox / source.name
-        if left.exists():  # a run that timed out before GetFile took the file
+        if left.exists():  # a run that timed out before the flow took the file
             left.unlink()
         source.unlink(missing_ok=True)
         workdir.rmdir()
         delete_run_objects(flow.s3, stem)
+        forget_content(flow.s3, path)
     return run
 
 
 def _watch_taken(target: Path, dropped: dict[str, float], stop: threading.Event) -> None:
-    """When GetFile took the file (it deletes it from the inbox): after its Minimum File Age and polling."""
+    """When the flow took the file (FetchFile deletes it from the inbox): after ListFile's Minimum File Age and polling."""
     while not stop.is_set():
         if not target.exists():
             dropped["taken"] = time.monotonic() - dropped["monotonic"]
@@ -115,7 +117,7 @@ def summarise(records, objects, listing, dropped, detected, resources, before, a
     return {
         "seconds": seconds,  # dropped (visible in the inbox) -> LastModified of the last object
         "detected_seconds": detected - dropped.get("monotonic", detected),  # -> the harness saw every row
-        "taken_seconds": dropped.get("taken"),  # -> GetFile took it (Minimum File Age, polling)
+        "taken_seconds": dropped.get("taken"),  # -> the flow took it (Minimum File Age, polling)
         "first_object_seconds": (first.timestamp() - dropped["epoch"]) if first and "epoch" in dropped else None,
         "max_rss_bytes": resources["peak_rss_bytes"],
         "resources": resources,

@@ -36,7 +36,7 @@ class FlowUnderTest:
         definition = flow_definition()[1]
         name = group_name(definition)
         contents = definition["flowContents"]
-        # processors nothing flows into (GetFile, the landing-bucket poller): they run on their own schedule
+        # processors nothing flows into (ListFile, the landing-bucket source): they run on their own schedule
         self.sources = {p["name"] for p in contents["processors"]} - {c["destination"]["name"] for c in contents["connections"]}
         group = find_group(name)
         if group is None:

@@ -5,11 +5,13 @@ import socket
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from ecommerce_pipeline.ledger import ledger_keys
 from ecommerce_pipeline.settings import S3Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,6 +34,36 @@ def minio() -> S3Settings:
         pytest.fail(f"nifi/stack up minio failed:\n{result.stdout}\n{result.stderr}")
     settings = load_settings(REPO / ".env")
     return S3Settings.from_settings({**settings, "S3_ENDPOINT_URL": f"http://127.0.0.1:{settings.get('MINIO_API_PORT', '9000')}"})
+
+
+@contextmanager
+def ledger_as_found(s3: S3Settings):
+    """Deletes the ledger records written inside the block: tests drop seeded exports, and a later test or run
+    dropping the same content would otherwise (rightly) be refused as a duplicate."""
+    before = ledger_keys(s3.client(), s3.bucket)
+    yield
+    for key in ledger_keys(s3.client(), s3.bucket) - before:
+        s3.client().delete_object(Bucket=s3.bucket, Key=key)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_leaves_the_ledger_as_found(request):
+    """What module fixtures ingested is forgotten at the end of the session."""
+    if not any(item.get_closest_marker("integration") for item in request.session.items):
+        yield
+        return
+    with ledger_as_found(request.getfixturevalue("minio")):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def each_test_leaves_the_ledger_as_found(request):
+    """What a test using the stack's MinIO ingested is forgotten after it."""
+    if "minio" not in request.fixturenames:
+        yield
+        return
+    with ledger_as_found(request.getfixturevalue("minio")):
+        yield
 
 
 @dataclass(frozen=True)

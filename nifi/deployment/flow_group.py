@@ -131,7 +131,7 @@ def _fill_parameters(settings: FlowSettings, digest_of_flow: str) -> bool:
             entity.parameter.description = entity.parameter.description or existing.parameter.description
         by_name[entity.parameter.name] = entity
     context.component.parameters = list(by_name.values())
-    say(f"filling {len(settings.values)} parameters of {PARAMETER_CONTEXT!r} from .env and flows/segments")
+    say(f"filling {len(settings.values)} parameters of {PARAMETER_CONTEXT!r} from .env and processors/ecommerce_pipeline/segment_sql")
     nipyapi.parameters.update_parameter_context(context)
     return True
 

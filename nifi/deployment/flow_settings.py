@@ -1,4 +1,4 @@
-"""The parameters deploy_flow.py fills in: secrets and endpoints from .env, SQL from flows/segments.
+"""The parameters deploy_flow.py fills in: secrets and endpoints from .env, SQL from processors/ecommerce_pipeline/segment_sql.
 
 The versioned flow holds none of these values (sensitive ones could not be exported anyway),
 so one definition serves every machine; `export` strips them again.

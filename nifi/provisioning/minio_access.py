@@ -18,7 +18,7 @@ from ecommerce_pipeline.settings import MissingSetting, S3Settings
 
 from .processes import StackError, say
 
-# The flow's "Landing Prefix" parameter: FetchFromLandingBucket reads exports there and deletes them once stored.
+# The flow's "Landing Prefix" parameter: GetLandingBucketObject reads exports there and deletes them once stored.
 LANDING_PREFIX = "landing/"
 # The ledger of ingested files' digests: the flow reads it and adds to it with conditional puts.
 LEDGER_PREFIX = "_ingested/"

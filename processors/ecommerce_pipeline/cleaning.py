@@ -303,7 +303,7 @@ def routable_frame(result: CleaningResult) -> pd.DataFrame:
     """Clean and quarantined rows in one all-text frame; `quarantine_reason` is '' for clean rows.
 
     A NiFi Python processor hands on one FlowFile per input, so cleaning passes both kinds
-    of rows on together and the flow's SQL (flows/segments) routes them: the segments take
+    of rows on together and the flow's SQL (processors/ecommerce_pipeline/segment_sql) routes them: the segments take
     the rows without a reason and cast dates and amounts back to their types, quarantine
     takes the rest as they came in. The command-line ingestion runs the same SQL.
     """

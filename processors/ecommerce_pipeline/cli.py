@@ -17,8 +17,9 @@ import pyarrow.parquet as pq
 
 from .fernet_tokens import generate_key, parse_keys
 from .ingest import DEFAULT_CHUNK_ROWS, ingest_file
-from .lake_watch import drop_into_inbox, records_in, wait_until_landed
+from .lake_watch import LakeWatch, Outcome, drop_into_inbox, records_in, wait_until_landed
 from .parquet_io import StorageError, is_s3_uri, read_parquet, split_s3_uri, write_parquet
+from .object_keys import QUARANTINE_PREFIX
 from .policy import EncryptionPolicy, load_policy
 from .settings import MissingSetting, S3Settings, load_settings, require
 from .table_encryption import decrypt_table, rotate_table
@@ -121,6 +122,12 @@ def _ingest(args) -> None:
     s3 = S3Settings.from_settings(settings)
     for source in args.sources:
         report = ingest_file(source, s3, keys, chunk_rows=args.chunk_rows, workers=args.workers)
+        if report.first_ingest is not None:
+            first = report.first_ingest
+            print(f"{source}: already in the lake, nothing stored again: its content was ingested at "
+                  f"{first.ingested_at} from {first.source} (ingest_date={first.ingest_date}); "
+                  f"recorded at s3://{s3.bucket}/{report.duplicate_record}")
+            continue
         print(
             f"{source}: {report.rows_in} rows in, {report.rows_clean} in segments, "
             f"{report.rows_quarantined} quarantined, {len(report.rejected_chunks)} chunks rejected"
@@ -131,8 +138,12 @@ def _ingest(args) -> None:
             print(f"  s3://{s3.bucket}/{key}")
 
 
+class Quarantined(ValueError):
+    """A dropped file was not a readable export: the flow stored it whole, encrypted, in quarantine."""
+
+
 def _drop(args) -> None:
-    s3 = S3Settings.from_settings(load_settings(args.env_file))
+    watch = LakeWatch(S3Settings.from_settings(load_settings(args.env_file)))
     for source in args.sources:
         if not source.is_file():
             raise FileNotFoundError(f"{source} does not exist or is not a file")
@@ -143,9 +154,19 @@ def _drop(args) -> None:
             print(line, flush=True)
 
         report(f"dropping {source} ({records} records) into {args.inbox}/")
-        objects = wait_until_landed(s3, source, records, args.timeout, report,
-                                    on_start=lambda: drop_into_inbox(source, args.inbox))
-        print(f"{source.name}: in the lake after {time.monotonic() - started:.1f}s, s3://{s3.bucket}/")
+        settled, objects = wait_until_landed(watch, source, records, args.timeout, report,
+                                             on_start=lambda: drop_into_inbox(source, args.inbox))
+        elapsed = time.monotonic() - started
+        if settled is Outcome.ALREADY_INGESTED:
+            first = watch.first_ingest(objects)
+            print(f"{source.name}: already in the lake, nothing stored again: its content was ingested at "
+                  f"{first['ingested_at']} from {first['source']} (ingest_date={first['ingest_date']})")
+            continue
+        if settled is Outcome.QUARANTINED:
+            raise Quarantined(f"{source.name} is not a readable export ({watch.quarantine_reason(objects) or 'no reason'}"
+                              f"): stored encrypted in s3://{watch.bucket}/{QUARANTINE_PREFIX}/ after {elapsed:.1f}s, "
+                              "nothing in the segments")
+        print(f"{source.name}: in the lake after {elapsed:.1f}s, s3://{watch.bucket}/")
         for landed in objects:
             rows = "encrypted file" if landed.rows is None else f"{landed.rows} rows"
             print(f"  {landed.key}  {rows}, {landed.size} bytes")

@@ -12,12 +12,16 @@ per core by default): encryption is CPU-bound Python and would otherwise use one
 A chunk's object keys derive from its position and content, so running `ingest` again
 after a failure (S3 down, a crash) rewrites the chunks already stored under their own
 keys and adds the rest: nothing is duplicated, and another file's data never lands on
-those keys.
+those keys. Before anything is stored the file's content is claimed in the ingest ledger,
+as the flow does: running `ingest` again on the same file (same path, size and
+modification time) is a replay onto the first run's ingest date, while the same content
+from another file is a duplicate, stored nowhere and recorded beside quarantine.
 """
 
 import datetime as dt
 import multiprocessing
 import os
+import socket
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -31,6 +35,7 @@ from .chunking import iter_record_chunks
 from .cleaning import InvalidCsv, clean_frame, read_raw_csv, routable_frame
 from .content_encryption import encrypt_whole_content, segment_parquet
 from .fernet_tokens import parse_keys
+from .ledger import Claim, IngestRecord, claim, content_sha256, now_iso, record_duplicate
 from .object_keys import QUARANTINE_PREFIX, chunk_id, object_key
 from .object_store import put_object
 from .segments import QUARANTINE, split_segments
@@ -47,6 +52,8 @@ class IngestReport:
     rows_quarantined: int = 0
     rejected_chunks: list[str] = field(default_factory=list)
     objects: list[str] = field(default_factory=list)
+    first_ingest: IngestRecord | None = None  # set when the content had been ingested by another drop
+    duplicate_record: str | None = None
 
     @property
     def accounted_for(self) -> bool:
@@ -136,8 +143,18 @@ def ingest_file(
     """
     path = Path(path)
     parse_keys(keys)  # a malformed key fails here, before anything is read or uploaded
-    ingester_args = (s3, keys, path.stem, ingest_date or dt.datetime.now(dt.timezone.utc).date())
     report = IngestReport(source=str(path))
+    client = s3.client()
+    with path.open("rb") as stream:
+        digest = content_sha256(stream)
+    today = dt.datetime.now(dt.timezone.utc).date()
+    record = IngestRecord(digest, now_iso(), (ingest_date or today).isoformat(), path.name, run_identity(path))
+    outcome, first = claim(client, s3.bucket, record)
+    if outcome is Claim.DUPLICATE:
+        report.first_ingest = first
+        report.duplicate_record = record_duplicate(client, s3.bucket, record, first, path.stem)
+        return report
+    ingester_args = (s3, keys, path.stem, dt.date.fromisoformat(first.ingest_date))
     workers = workers or os.cpu_count() or 1
     with path.open("rb") as stream:
         chunks = iter_record_chunks(stream, chunk_rows)
@@ -151,6 +168,12 @@ def ingest_file(
             for chunk_report in _ingest_in_processes(chain([first, second], chunks), workers, ingester_args):
                 report.add(chunk_report)
     return report
+
+
+def run_identity(path: Path) -> str:
+    """A command-line run's identity in the ledger: the same file on the same host, unchanged since."""
+    status = path.stat()
+    return f"ingest://{socket.gethostname()}{path.resolve()}?size={status.st_size}&mtime_ns={status.st_mtime_ns}"
 
 
 def _ingest_in_processes(chunks: Iterator[bytes], workers: int, ingester_args: tuple) -> Iterator[ChunkReport]:

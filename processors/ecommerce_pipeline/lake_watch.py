@@ -1,12 +1,19 @@
 """Dropping an export into the watched folder and waiting until the flow has stored all of it.
 
 The flow runs inside NiFi, so the only evidence that a file is done is the lake itself:
-every input record in order_info or in quarantine (each segment of the same length), or,
-for a file that is not a readable export, its encrypted copy in _quarantine/.
+every input record in order_info or in quarantine (each segment of the same length); or
+the file's encrypted copy in _quarantine/ (a file that is not a readable export: the drop
+has failed, and says so at once); or a record that its content was already ingested.
+
+Polling is cheap: only the prefixes the file's keys can have are listed
+(`<segment>/ingest_date=<day>/<stem>-`), and a Parquet object's row count is read from its
+footer (two ranged GETs, once per object version), never the object itself.
 """
 
 import datetime as dt
+import enum
 import io
+import json
 import os
 import shutil
 import time
@@ -17,17 +24,27 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from .chunking import count_records
+from .ledger import DUPLICATE_SUFFIX
 from .object_keys import QUARANTINE_PREFIX, safe_stem
+from .object_store import REASON_METADATA
 from .settings import S3Settings
 
 CLEAN_SEGMENTS = ("customer_info", "order_info", "payment_and_delivery_info")
+WHOLE_CONTENT_SUFFIX = ".csv.fernet"
+PARQUET_TRAILER_BYTES = 8  # the footer's length (4 bytes, little-endian) and the magic "PAR1"
+
+
+class Outcome(enum.Enum):
+    STORED = "stored"
+    QUARANTINED = "quarantined"
+    ALREADY_INGESTED = "already ingested"
 
 
 @dataclass(frozen=True)
 class LandedObject:
     key: str
     size: int
-    rows: int | None  # None for an encrypted whole file (.csv.fernet)
+    rows: int | None  # None for an encrypted whole file (.csv.fernet) or a duplicate's record
 
     @property
     def prefix(self) -> str:
@@ -44,38 +61,93 @@ def drop_into_inbox(source: Path, inbox: Path) -> Path:
     return target
 
 
+class LakeWatch:
+    """Reads what the lake holds for one source stem, each Parquet footer once."""
+
+    def __init__(self, s3: S3Settings):
+        self.bucket = s3.bucket
+        self.client = s3.client()
+        self._rows: dict[tuple[str, str], int] = {}
+
+    def landed(self, stem: str, since: dt.datetime | None = None) -> list[LandedObject]:
+        """The lake's objects written for a source stem (since a time), with each Parquet file's row count."""
+        found = []
+        for prefix in stem_prefixes(stem, since):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    if since and item["LastModified"] < since:
+                        continue
+                    rows = self._row_count(item) if item["Key"].endswith(".parquet") else None
+                    found.append(LandedObject(item["Key"], item["Size"], rows))
+        return sorted(found, key=lambda landed: landed.key)
+
+    def _row_count(self, item: dict) -> int:
+        version = (item["Key"], item["ETag"])
+        if version not in self._rows:
+            self._rows[version] = pq.read_metadata(io.BytesIO(self._footer(item["Key"], item["Size"]))).num_rows
+        return self._rows[version]
+
+    def _footer(self, key: str, size: int) -> bytes:
+        """The file's footer with the magic bytes before it: all pyarrow's read_metadata reads.
+
+        Two ranged GETs: the last 8 bytes (the footer's length and the magic), then the footer.
+        """
+        length = int.from_bytes(self._read_tail(key, PARQUET_TRAILER_BYTES)[:4], "little")
+        return b"PAR1" + self._read_tail(key, min(size, length + PARQUET_TRAILER_BYTES))
+
+    def _read_tail(self, key: str, length: int) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=-{length}")["Body"].read()
+
+    def quarantine_reason(self, objects: list[LandedObject]) -> str:
+        whole = [landed.key for landed in objects if landed.key.endswith(WHOLE_CONTENT_SUFFIX)]
+        if not whole:
+            return ""
+        return self.client.head_object(Bucket=self.bucket, Key=whole[0])["Metadata"].get(REASON_METADATA, "")
+
+    def first_ingest(self, objects: list[LandedObject]) -> dict:
+        records = [landed.key for landed in objects if landed.key.endswith(DUPLICATE_SUFFIX)]
+        body = self.client.get_object(Bucket=self.bucket, Key=records[0])["Body"].read()
+        return json.loads(body)["first_ingest"]
+
+
+def stem_prefixes(stem: str, since: dt.datetime | None = None) -> list[str]:
+    """The key prefixes a file's objects can have: each segment and quarantine, each ingest day since `since`."""
+    today = dt.datetime.now(dt.timezone.utc).date()
+    first = since.astimezone(dt.timezone.utc).date() if since else today
+    days = [first + dt.timedelta(days=n) for n in range((today - first).days + 1)]
+    return [f"{prefix}/ingest_date={day.isoformat()}/{safe_stem(stem)}-"
+            for prefix in (*CLEAN_SEGMENTS, QUARANTINE_PREFIX) for day in days]
+
+
 def landed_objects(s3: S3Settings, stem: str, since: dt.datetime | None = None) -> list[LandedObject]:
-    """The lake's objects written for a source stem (since a time), with each Parquet file's row count."""
-    client = s3.client()
-    found = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=s3.bucket):
-        for item in page.get("Contents", []):
-            name = item["Key"].rsplit("/", 1)[-1]
-            if not name.startswith(f"{stem}-") or (since and item["LastModified"] < since):
-                continue
-            rows = None
-            if name.endswith(".parquet"):
-                body = client.get_object(Bucket=s3.bucket, Key=item["Key"])["Body"].read()
-                rows = pq.read_metadata(io.BytesIO(body)).num_rows
-            found.append(LandedObject(item["Key"], item["Size"], rows))
-    return sorted(found, key=lambda landed: landed.key)
+    return LakeWatch(s3).landed(stem, since)
 
 
-def is_complete(objects: list[LandedObject], records: int) -> bool:
+def outcome(objects: list[LandedObject], records: int) -> Outcome | None:
+    """What became of a dropped file of `records` records, or None while the flow is still at it.
+
+    A whole-content quarantine object with no Parquet beside it means the file was not a
+    readable export (wrong header, not UTF-8, binary, no records): every chunk of such a file
+    is rejected the same way, so the first one is the answer.
+    """
+    if any(landed.key.endswith(DUPLICATE_SUFFIX) for landed in objects):
+        return Outcome.ALREADY_INGESTED
     rows = {}
     for landed in objects:
         rows[landed.prefix] = rows.get(landed.prefix, 0) + (landed.rows or 0)
-    if any(landed.key.endswith(".csv.fernet") for landed in objects) and records == 0:
-        return True
+    if any(landed.key.endswith(WHOLE_CONTENT_SUFFIX) for landed in objects) and not any(
+            landed.rows is not None for landed in objects):
+        return Outcome.QUARANTINED
     clean = rows.get("order_info", 0)
-    return records > 0 and clean + rows.get(QUARANTINE_PREFIX, 0) >= records and all(
+    stored = records > 0 and clean + rows.get(QUARANTINE_PREFIX, 0) >= records and all(
         rows.get(segment, 0) == clean for segment in CLEAN_SEGMENTS)
+    return Outcome.STORED if stored else None
 
 
-def wait_until_landed(s3: S3Settings, source: Path, records: int, timeout: float,
+def wait_until_landed(watch: LakeWatch, source: Path, records: int, timeout: float,
                       progress: Callable[[str], None] = print,
-                      on_start: Callable[[], object] = lambda: None) -> list[LandedObject]:
-    """Notes the time, calls `on_start` (the drop), then polls until the objects written since hold the file.
+                      on_start: Callable[[], object] = lambda: None) -> tuple[Outcome, list[LandedObject]]:
+    """Notes the time, calls `on_start` (the drop), then polls until the objects written since settle the file.
 
     Objects an earlier drop of the same file left (same keys, since keys derive from the
     content) count only once they are rewritten.
@@ -86,9 +158,10 @@ def wait_until_landed(s3: S3Settings, source: Path, records: int, timeout: float
     next_report = started + 5
     objects: list[LandedObject] = []
     while time.monotonic() - started < timeout:
-        objects = landed_objects(s3, safe_stem(source.stem), since=dropped_at)
-        if is_complete(objects, records):
-            return objects
+        objects = watch.landed(safe_stem(source.stem), since=dropped_at)
+        settled = outcome(objects, records)
+        if settled is not None:
+            return settled, objects
         if time.monotonic() >= next_report:
             stored = sum(landed.rows or 0 for landed in objects if landed.prefix in ("order_info", QUARANTINE_PREFIX))
             progress(f"waiting for {source.name}: {stored} of {records} rows in the lake "

@@ -5,6 +5,8 @@ and credentials from the settings), read and written whole: lake files are one
 NiFi batch each, small enough to hold in memory.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -50,8 +52,27 @@ def write_parquet(table: pa.Table, location: str, settings: dict[str, str] | Non
         with s3_errors(location):
             _client(settings).put_object(Bucket=bucket, Key=key, Body=parquet_bytes(table))
     else:
-        Path(location).parent.mkdir(parents=True, exist_ok=True)
-        Path(location).write_bytes(parquet_bytes(table))
+        replace_file(Path(location), parquet_bytes(table))
+
+
+def replace_file(target: Path, body: bytes) -> None:
+    """Writes `body` beside `target` and renames it over: a crash mid-write leaves the old file whole.
+
+    `rotate` in place overwrites the only encrypted copy of lake data; the new file keeps the old one's mode.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(body)
+            out.flush()
+            os.fsync(out.fileno())
+        if target.exists():
+            os.chmod(partial, target.stat().st_mode & 0o7777)
+        os.replace(partial, target)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
 
 
 def _client(settings: dict[str, str] | None):

@@ -1,6 +1,6 @@
 """Routes cleaned rows to the lake's segments and quarantine by running the flow's own SQL.
 
-The SQL in flows/segments/*.sql is the one definition of the routes (the three segments
+The SQL in ecommerce_pipeline/segment_sql/*.sql is the one definition of the routes (the three segments
 and `quarantine`): NiFi's QueryRecord runs it in the flow, and DuckDB runs the same text
 here for the command-line tools, tests and benchmarks. Both call the input FLOWFILE: the
 all-text table `cleaning.routable_frame` makes.
@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from .segment_types import QUARANTINE
 
-SEGMENT_SQL_DIR = Path(__file__).resolve().parents[2] / "flows" / "segments"
+SEGMENT_SQL_DIR = Path(__file__).resolve().parent / "segment_sql"  # package data: in every install
 
 
 def segment_queries(sql_dir: Path = SEGMENT_SQL_DIR) -> dict[str, str]:

@@ -1,7 +1,8 @@
 from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
 from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, StandardValidators
 
-from ecommerce_pipeline.object_store import StorageError, put_object, s3_client
+from ecommerce_pipeline.object_store import StorageError, put_object
+from ecommerce_processors import s3_properties
 from ecommerce_processors.py4j_content import decode_content_in_one_call
 
 decode_content_in_one_call()
@@ -23,12 +24,7 @@ class UploadToS3(FlowFileTransform):
         tags = ["s3", "minio", "upload", "put", "object storage", "boto3"]
         dependencies = ["boto3==1.44.5"]
 
-    ENDPOINT_URL = PropertyDescriptor(
-        name="Endpoint URL",
-        description="The store's S3 endpoint, e.g. http://127.0.0.1:9000.",
-        required=True,
-        validators=[StandardValidators.URL_VALIDATOR],
-    )
+    ENDPOINT_URL = s3_properties.ENDPOINT_URL
     BUCKET = PropertyDescriptor(
         name="Bucket",
         description="The bucket the object is stored in.",
@@ -44,20 +40,8 @@ class UploadToS3(FlowFileTransform):
         validators=[StandardValidators.NON_EMPTY_EL_VALIDATOR],
         expression_language_scope=ExpressionLanguageScope.FLOWFILE_ATTRIBUTES,
     )
-    ACCESS_KEY_ID = PropertyDescriptor(
-        name="Access Key ID",
-        description="The store's access key; fill it from a sensitive parameter.",
-        required=True,
-        sensitive=True,
-        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
-    )
-    SECRET_ACCESS_KEY = PropertyDescriptor(
-        name="Secret Access Key",
-        description="The store's secret key; fill it from a sensitive parameter.",
-        required=True,
-        sensitive=True,
-        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
-    )
+    ACCESS_KEY_ID = s3_properties.ACCESS_KEY_ID
+    SECRET_ACCESS_KEY = s3_properties.SECRET_ACCESS_KEY
     REGION = PropertyDescriptor(
         name="Region",
         description="The region the client signs requests for; MinIO accepts us-east-1 unless configured otherwise.",
@@ -84,10 +68,8 @@ class UploadToS3(FlowFileTransform):
 
     def onScheduled(self, context):
         # Short timeouts and few retries: a down store fails the FlowFile fast and NiFi's back-off retries it.
-        self.client = s3_client(
-            context.getProperty(self.ENDPOINT_URL).getValue(),
-            context.getProperty(self.ACCESS_KEY_ID).getValue(),
-            context.getProperty(self.SECRET_ACCESS_KEY).getValue(),
+        self.client = s3_properties.store_client(
+            context,
             context.getProperty(self.REGION).getValue(),
             connect_timeout=5,
             read_timeout=30,

@@ -14,7 +14,7 @@ from ecommerce_pipeline.policy import load_policy
 from ecommerce_pipeline.sample_data import write_sample_csv
 
 POLICY = load_policy()
-KEY_PATTERN = r"(?P<prefix>[^/]+)/ingest_date=\d{4}-\d{2}-\d{2}/(?P<stem>.+)-(?P<id>[0-9a-f]{32})(?P<suffix>\.parquet|\.csv\.fernet)"
+KEY_PATTERN = r"(?P<prefix>[^/]+)/ingest_date=\d{4}-\d{2}-\d{2}/(?P<stem>.+)-(?P<id>[0-9a-f]{32})(?P<suffix>\.parquet|\.csv\.fernet|\.duplicate\.json)"
 SEGMENTS = ("customer_info", "order_info", "payment_and_delivery_info")
 
 BAD_EXPORTS = {

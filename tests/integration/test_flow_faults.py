@@ -25,6 +25,8 @@ from inbox import drop, lake_key, wait_for_rows
 pytestmark = pytest.mark.integration
 
 NIFI_STATE = REPO / ".stack" / "nifi"
+MINIO_DATA = REPO / ".stack" / "minio-data"
+LANDING_PREFIX = "landing/"
 
 
 def stack(*args):
@@ -53,7 +55,7 @@ def wait_until_taken(target, timeout=60):
     deadline = time.monotonic() + timeout
     while target.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not target.exists(), f"GetFile did not take {target.name} within {timeout}s"
+    assert not target.exists(), f"the flow did not take {target.name} within {timeout}s"
 
 
 def test_nifi_killed_with_sigkill_mid_file_resumes_and_stores_every_row_once(minio, deployed_flow, export):
@@ -103,20 +105,42 @@ def readable(path):
     return gzip.decompress(data) if path.suffix == ".gz" else data
 
 
-def test_no_plaintext_pii_stays_in_nifi_after_a_file_is_processed(minio, deployed_flow, export):
-    path, expected = export(5_000, seed=47)
+def minio_landing_files(minio):
+    """Where an export uploaded to the landing bucket lives in MinIO: its objects, and their files on disk."""
+    client = minio.client()
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=minio.bucket, Prefix=LANDING_PREFIX):
+        for item in page.get("Contents", []):
+            yield f"s3://{minio.bucket}/{item['Key']}", client.get_object(Bucket=minio.bucket, Key=item["Key"])["Body"].read()
+    for path in (MINIO_DATA / minio.bucket / LANDING_PREFIX).rglob("*"):
+        if path.is_file():
+            yield str(path.relative_to(REPO)), path.read_bytes()
+
+
+def needles_of(path):
     raw = read_raw_csv(path.read_bytes())
-    needles = [v.strip().encode() for column in ("Email Address", "Phone Number", "Payment Info")
-               for v in raw[column] if len(v.strip()) >= 8][:3000]
+    return [v.strip().encode() for column in ("Email Address", "Phone Number", "Payment Info")
+            for v in raw[column] if len(v.strip()) >= 8][:3000]
+
+
+def test_no_plaintext_pii_stays_in_nifi_or_the_landing_bucket_after_a_file_is_processed(minio, deployed_flow, export):
+    path, expected = export(5_000, seed=47)
+    uploaded, uploaded_expected = export(5_000, seed=48)
+    needles = needles_of(path) + needles_of(uploaded)
     drop(path)
-    wait_for_rows(minio, path.stem, len(expected.clean) + len(expected.quarantine))
-    deadline = time.monotonic() + 60
-    while True:  # content claims are deleted by a background cleaner once nothing refers to them
-        found = {str(p.relative_to(REPO)) for p in nifi_files() for data in [readable(p)] if any(n in data for n in needles)}
-        if not found or time.monotonic() > deadline:
-            break
-        time.sleep(5)
-    assert not found, f"plaintext of the input still on disk in {sorted(found)}"
+    minio.client().put_object(Bucket=minio.bucket, Key=f"{LANDING_PREFIX}{uploaded.name}", Body=uploaded.read_bytes())
+    try:
+        wait_for_rows(minio, path.stem, len(expected.clean) + len(expected.quarantine))
+        wait_for_rows(minio, uploaded.stem, len(uploaded_expected.clean) + len(uploaded_expected.quarantine))
+        deadline = time.monotonic() + 60
+        while True:  # content claims are deleted by a background cleaner once nothing refers to them
+            found = {str(p.relative_to(REPO)) for p in nifi_files() for data in [readable(p)] if any(n in data for n in needles)}
+            found |= {where for where, data in minio_landing_files(minio) if any(n in data for n in needles)}
+            if not found or time.monotonic() > deadline:
+                break
+            time.sleep(5)
+        assert not found, f"plaintext of the input still on disk in {sorted(found)}"
+    finally:
+        minio.client().delete_object(Bucket=minio.bucket, Key=f"{LANDING_PREFIX}{uploaded.name}")
 
 
 def test_secrets_are_in_no_log_bulletin_flow_definition_or_tracked_file(deployed_flow):

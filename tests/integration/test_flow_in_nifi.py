@@ -53,7 +53,7 @@ def test_a_dropped_25k_row_export_lands_in_the_lake_exactly_once(minio, deployed
     objects = wait_for_rows(minio, path.stem, ROWS)
     print(f"\n25,000 rows dropped -> last object in MinIO: {time.monotonic() - started:.1f}s")
 
-    assert not (INBOX / path.name).exists(), "GetFile takes the file out of the inbox"
+    assert not (INBOX / path.name).exists(), "the flow takes the file out of the inbox"
     keys = [key for items in objects.values() for key, _ in items]
     assert all(re.fullmatch(KEY_PATTERN, key)["stem"] == path.stem for key in keys)
     assert len(expected.quarantine) > 0
@@ -101,7 +101,7 @@ def test_redeploying_changes_nothing_and_keeps_one_group(deployed_flow):
     status = deploy_flow("status")
     assert status.returncode == 0, status.stdout + status.stderr
     in_flow = json.loads((REPO / "flows" / "ecommerce-ingest.json").read_text())["flowContents"]["processors"]
-    assert status.stdout.count("Running") == len(in_flow) == 17
+    assert status.stdout.count("Running") == len(in_flow) > 0
 
 
 def test_a_nifi_restart_mid_file_still_stores_every_row_once(minio, deployed_flow, tmp_path, lake_objects):
@@ -132,6 +132,10 @@ def test_an_export_uploaded_to_the_landing_bucket_is_taken_once(minio, deployed_
     try:
         objects = wait_for_rows(minio, path.stem, 2_000)
         assert_lake_holds_exactly(objects, expected, lake_key())
+        deadline = time.monotonic() + 60
+        while client.list_objects_v2(Bucket=minio.bucket, Prefix=f"landing/{path.name}").get("KeyCount"):
+            assert time.monotonic() < deadline, "the plaintext export stays under landing/ after its rows are stored"
+            time.sleep(0.5)
         written = {o["Key"]: o["LastModified"] for o in client.list_objects_v2(Bucket=minio.bucket)["Contents"]
                    if f"/{path.stem}-" in o["Key"]}
         time.sleep(15)  # three more looks at the landing prefix

@@ -199,3 +199,24 @@ def test_an_unreachable_s3_endpoint_exits_2_with_one_line(workdir, key, monkeypa
     assert main(["decrypt", source, str(workdir / "plain.csv")]) == 2
     error = capsys.readouterr().err
     assert error.startswith(f"ecommerce-pipeline: error: {source}: cannot reach S3") and error.count("\n") == 1
+
+
+def test_rotate_in_place_that_dies_mid_write_leaves_the_encrypted_file_whole(workdir, key):
+    """A write cut short (here: a file-size limit, as a full disk or a crash would) must not destroy the only copy."""
+    source = lake_file(workdir, key)
+    before = source.read_bytes()
+    limit = len(before) // 2
+    crash_mid_write = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
+        "from ecommerce_pipeline.cli import main\n"
+        f"sys.exit(main(['rotate', {str(source)!r}, {str(source)!r}]))\n"
+    )
+    env = {**os.environ, "FERNET_KEYS": key, "NEW_FERNET_KEYS": generate_key(),
+           "PYTHONPATH": os.pathsep.join(sys.path)}  # this checkout's package, as pytest imports it
+    result = subprocess.run([sys.executable, "-c", crash_mid_write], capture_output=True, text=True, env=env)
+    assert result.returncode != 0, result.stdout
+    assert source.read_bytes() == before
+    assert decrypt_table(pq.read_table(source), SEGMENT, parse_keys(key)).equals(ORIGINAL)
+    assert sorted(p.name for p in source.parent.iterdir()) == [source.name], "no partial file left behind"

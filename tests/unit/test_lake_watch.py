@@ -1,9 +1,10 @@
 """When a dropped file counts as stored: the lake's objects against the records dropped."""
 
+import datetime as dt
 import io
 
 from ecommerce_pipeline.chunking import count_records
-from ecommerce_pipeline.lake_watch import LandedObject, drop_into_inbox, is_complete
+from ecommerce_pipeline.lake_watch import LandedObject, Outcome, drop_into_inbox, outcome, stem_prefixes
 
 
 def landed(prefix, rows, suffix=".parquet"):
@@ -13,17 +14,35 @@ def landed(prefix, rows, suffix=".parquet"):
 def test_complete_when_every_record_is_in_order_info_or_quarantine_and_segments_agree():
     objects = [landed("customer_info", 98), landed("order_info", 98), landed("payment_and_delivery_info", 98),
                landed("_quarantine", 2)]
-    assert is_complete(objects, 100)
-    assert not is_complete(objects, 101)
+    assert outcome(objects, 100) is Outcome.STORED
+    assert outcome(objects, 101) is None
 
 
 def test_not_complete_while_a_segment_is_still_missing():
-    assert not is_complete([landed("order_info", 100), landed("customer_info", 100)], 100)
+    assert outcome([landed("order_info", 100), landed("customer_info", 100)], 100) is None
 
 
-def test_a_file_without_records_is_complete_once_its_encrypted_copy_is_there():
-    assert not is_complete([], 0)
-    assert is_complete([landed("_quarantine", None, ".csv.fernet")], 0)
+def test_a_file_without_records_is_quarantined_once_its_encrypted_copy_is_there():
+    assert outcome([], 0) is None
+    assert outcome([landed("_quarantine", None, ".csv.fernet")], 0) is Outcome.QUARANTINED
+
+
+def test_an_unreadable_file_with_records_is_quarantined_at_its_first_encrypted_piece():
+    assert outcome([landed("_quarantine", None, ".csv.fernet")], 3) is Outcome.QUARANTINED
+    assert outcome([landed("_quarantine", None, ".csv.fernet"), landed("order_info", 10)], 30) is None
+
+
+def test_a_drop_of_content_already_ingested_is_settled_by_its_record():
+    assert outcome([landed("_quarantine", None, ".duplicate.json")], 100) is Outcome.ALREADY_INGESTED
+
+
+def test_only_the_prefixes_a_file_s_keys_can_have_are_listed():
+    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+    prefixes = stem_prefixes("../orders 1", since)
+    assert len(prefixes) == 4 * 2
+    assert all(p.endswith("/_._orders_1-") and "/ingest_date=" in p for p in prefixes)
+    assert {p.split("/")[0] for p in prefixes} == {"customer_info", "order_info", "payment_and_delivery_info",
+                                                   "_quarantine"}
 
 
 def test_records_are_counted_with_quoted_newlines_and_without_the_header():

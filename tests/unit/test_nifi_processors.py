@@ -48,7 +48,7 @@ def test_the_flow_s_python_processors_are_the_modules_here():
 def test_class_is_named_as_its_module_and_implements_a_python_processor_interface(module):
     cls = processor_class(module)
     assert cls.name == module.stem
-    kind = "FlowFileSource" if module.stem == "FetchFromLandingBucket" else "FlowFileTransform"
+    kind = "FlowFileSource" if module.stem == "GetLandingBucketObject" else "FlowFileTransform"
     assert nested(cls, "Java")["implements"] == [f"org.apache.nifi.python.processor.{kind}"]
 
 
@@ -74,10 +74,16 @@ def declared_properties(cls: ast.ClassDef) -> dict[str, dict[str, object]]:
     declared = {}
     for element in assigned["properties"].elts:
         call = assigned[element.id]
+        if isinstance(call, ast.Attribute):  # a descriptor shared through a helper module, e.g. s3_properties.ENDPOINT_URL
+            call = module_assignments(PACKAGE / f"{call.value.id}.py")[call.attr]
         assert isinstance(call, ast.Call) and call.func.id == "PropertyDescriptor"
         keywords = {k.arg: ast.literal_eval(k.value) for k in call.keywords if isinstance(k.value, ast.Constant)}
         declared[keywords["name"]] = keywords
     return declared
+
+
+def module_assignments(module: Path) -> dict[str, ast.expr]:
+    return {node.targets[0].id: node.value for node in ast.parse(module.read_text()).body if isinstance(node, ast.Assign)}
 
 
 def descriptor_variables(cls: ast.ClassDef) -> list[str]:
@@ -85,8 +91,8 @@ def descriptor_variables(cls: ast.ClassDef) -> list[str]:
         node.targets[0].id
         for node in cls.body
         if isinstance(node, ast.Assign)
-        and isinstance(node.value, ast.Call)
-        and getattr(node.value.func, "id", None) == "PropertyDescriptor"
+        and (isinstance(node.value, ast.Call) and getattr(node.value.func, "id", None) == "PropertyDescriptor"
+             or isinstance(node.value, ast.Attribute))
     ]
 
 
@@ -95,7 +101,8 @@ EXPECTED_PROPERTIES = {
     "CleanEcommerceCsv": [],
     "EncryptColumns": ["Fernet Keys", "Segment", "Output Format", "Encryption Policy File"],
     "EncryptWholeContent": ["Fernet Keys", "Reason"],
-    "FetchFromLandingBucket": ["Endpoint URL", "Bucket", "Landing Prefix", "Access Key ID", "Secret Access Key"],
+    "GetLandingBucketObject": ["Endpoint URL", "Bucket", "Landing Prefix", "Access Key ID", "Secret Access Key"],
+    "CheckIngestLedger": ["Endpoint URL", "Bucket", "Access Key ID", "Secret Access Key", "Content SHA-256", "Identity"],
     "UploadToS3": [
         "Endpoint URL", "Bucket", "Object Key", "Access Key ID", "Secret Access Key", "Region", "Reason Attribute",
     ],

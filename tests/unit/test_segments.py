@@ -1,4 +1,4 @@
-"""The routing SQL (flows/segments) run by DuckDB: columns, types, routing and the gift rule."""
+"""The routing SQL (processors/ecommerce_pipeline/segment_sql) run by DuckDB: columns, types, routing and the gift rule."""
 
 import datetime as dt
 

@@ -1,0 +1,50 @@
+"""The package as `pip install .` ships it, outside any checkout: `ecommerce-pipeline ingest` finds its routing SQL."""
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from conftest import REPO
+from ecommerce_pipeline.encryption import generate_key
+from ecommerce_pipeline.sample_data import write_sample_csv
+from lake import delete_objects, keys_of
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_non_editable_install_ingests_with_the_segment_sql_it_ships(minio, tmp_path):
+    source = tmp_path / "source"  # what a clone's package build sees, without building inside the checkout
+    source.mkdir()
+    shutil.copy(REPO / "pyproject.toml", source / "pyproject.toml")
+    shutil.copytree(REPO / "processors" / "ecommerce_pipeline", source / "processors" / "ecommerce_pipeline",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    site = tmp_path / "site"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
+         str(source)], capture_output=True, text=True, timeout=600)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    shutil.rmtree(source)
+
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    export = work / f"installed-{uuid.uuid4().hex[:8]}.csv"
+    write_sample_csv(export, rows=500, seed=81, bad_row_fraction=0.02)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(site), "FERNET_KEYS": generate_key(),
+           "MINIO_ROOT_USER": minio.access_key, "MINIO_ROOT_PASSWORD": minio.secret_key,
+           "S3_ENDPOINT_URL": minio.endpoint_url, "S3_BUCKET": minio.bucket}
+    where = subprocess.run([sys.executable, "-c", "import ecommerce_pipeline; print(ecommerce_pipeline.__file__)"],
+                           capture_output=True, text=True, env=env, cwd=work)
+    assert where.stdout.startswith(str(site)), where.stdout + where.stderr
+    try:
+        ingest = subprocess.run([sys.executable, "-m", "ecommerce_pipeline.cli", "ingest", str(export)],
+                                capture_output=True, text=True, env=env, cwd=work, timeout=300)
+        assert ingest.returncode == 0, ingest.stderr
+        assert "500 rows in" in ingest.stdout
+        assert {key.split("/")[0] for key in keys_of(minio, export.stem)} == {
+            "customer_info", "order_info", "payment_and_delivery_info", "_quarantine"}
+    finally:
+        delete_objects(minio, keys_of(minio, export.stem))
