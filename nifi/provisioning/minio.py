@@ -58,15 +58,15 @@ def minio_up(env: dict[str, str]) -> None:
               {"MINIO_ROOT_USER": env["MINIO_ROOT_USER"], "MINIO_ROOT_PASSWORD": env["MINIO_ROOT_PASSWORD"],
                "MINIO_BROWSER_REDIRECT": "off"})
     wait_until("minio", lambda: http_ok(health_url(env)), timeout=60)
-    ensure_bucket(env)
+    ensure_bucket(env, f"http://127.0.0.1:{env['MINIO_API_PORT']}")
     say(f"minio: healthy ({health_url(env)})")
 
 
-def ensure_bucket(env: dict[str, str]) -> None:
+def ensure_bucket(env: dict[str, str], endpoint_url: str) -> None:
     """The bucket the flow writes to; the S3 API needs signed requests, so boto3 makes it."""
     from ecommerce_pipeline.settings import S3Settings
 
-    s3 = S3Settings.from_settings({**env, "S3_ENDPOINT_URL": f"http://127.0.0.1:{env['MINIO_API_PORT']}"})
+    s3 = S3Settings.from_settings({**env, "S3_ENDPOINT_URL": endpoint_url})
     client = s3.client()
     existing = {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}
     if s3.bucket not in existing:

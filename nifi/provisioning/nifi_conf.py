@@ -6,6 +6,7 @@ effect on the next `nifi/stack up`. The password is stored only as a bcrypt hash
 
 import string
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import bcrypt
@@ -22,13 +23,27 @@ MIN_PASSWORD_LENGTH = 12
 MIN_SENSITIVE_KEY_LENGTH = 12
 
 
+@dataclass(frozen=True)
+class HttpsListener:
+    """Where NiFi's HTTPS binds, and the host:port names clients reach it by (nifi.web.proxy.host)."""
+
+    host: str
+    port: int
+    proxy_hosts: tuple[str, ...]
+
+    @classmethod
+    def loopback(cls, port: int) -> "HttpsListener":
+        """The native stack's: this machine only."""
+        return cls("127.0.0.1", port, (f"localhost:{port}", f"127.0.0.1:{port}"))
+
+
 class ConfTemplate(string.Template):
     """`@{name}` placeholders: `${...}` belongs to logback and NiFi's expression language."""
 
     delimiter = "@"
 
 
-def render_conf(home: Path, env: dict[str, str], tls: TlsStores, logs: Path) -> None:
+def render_conf(home: Path, env: dict[str, str], tls: TlsStores, logs: Path, listener: HttpsListener) -> None:
     username, password = _required(env, "NIFI_USERNAME"), _required(env, "NIFI_PASSWORD")
     sensitive_key = _required(env, "NIFI_SENSITIVE_PROPS_KEY")
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -41,7 +56,9 @@ def render_conf(home: Path, env: dict[str, str], tls: TlsStores, logs: Path) -> 
         "logs": str(logs),
         "python": sys.executable,
         "python_extensions": str(PYTHON_EXTENSIONS),
-        "https_port": env["NIFI_HTTPS_PORT"],
+        "https_host": listener.host,
+        "https_port": str(listener.port),
+        "proxy_hosts": ",".join(listener.proxy_hosts),
         "sensitive_props_key": sensitive_key,
         "keystore": str(tls.keystore),
         "truststore": str(tls.truststore),

@@ -12,13 +12,14 @@ from pathlib import Path
 from .java import find_java, java_major
 from .nifi_api import NiFiApi, NiFiApiError
 from .nifi_assembly import NIFI_VERSION, assemble_nifi
-from .nifi_conf import render_conf
+from .nifi_conf import HttpsListener, render_conf
 from .paths import NIFI_CA_CERT, NIFI_CONF, NIFI_STATE, NIFI_TLS
 from .processes import StackError, check_ports_free, running_pid, say, spawn, tail, wait_until
 from .tls import ensure_tls
 
 SERVICE = "nifi"
 LOGS = NIFI_STATE / "logs"
+EXTENSIONS = NIFI_STATE / "extensions"  # nifi.nar.library.autoload.directory
 HEAP_INITIAL, HEAP_MAX = "1g", "2g"
 START_TIMEOUT_SECONDS = 300
 
@@ -44,22 +45,30 @@ def nifi_up(env: dict[str, str]) -> None:
     port = int(env["NIFI_HTTPS_PORT"])
     if running_pid(SERVICE):
         say(f"nifi: already running on https://localhost:{port}/nifi")
-        api = _wait_for_login(env)
+        api = _wait_for_login(env, port)
+        grant_admin_policies(api)
     else:
         check_ports_free("nifi", {"NIFI_HTTPS_PORT": port})
         java_home = find_java()
-        say(f"nifi: Java {java_major(java_home)} at {java_home}")
         home = assemble_nifi(java_home)
-        tls = ensure_tls(NIFI_TLS, NIFI_CA_CERT, java_home)
-        LOGS.mkdir(parents=True, exist_ok=True)
-        render_conf(home, env, tls, LOGS)
-        say(f"nifi: starting NiFi {NIFI_VERSION} on https://localhost:{port}/nifi (first boot unpacks NARs)")
-        started = time.monotonic()
-        spawn(SERVICE, launch_command(java_home, home), {}, cwd=NIFI_STATE)
-        api = _wait_for_login(env)
-        say(f"nifi: answered an authenticated call after {time.monotonic() - started:.0f}s")
-    grant_admin_policies(api)
+        api = start_nifi(env, java_home, home, HttpsListener.loopback(port))
     say(f"nifi: healthy (NiFi {api.get('/flow/about')['about']['version']}; CA certificate {NIFI_CA_CERT})")
+
+
+def start_nifi(env: dict[str, str], java_home: Path, home: Path, listener: HttpsListener,
+               dns_names: tuple[str, ...] = ()) -> NiFiApi:
+    """TLS and conf rendered, the JVM started, the admin's policies granted: natively and in the image alike."""
+    say(f"nifi: Java {java_major(java_home)} at {java_home}")
+    tls = ensure_tls(NIFI_TLS, NIFI_CA_CERT, java_home, dns_names)
+    LOGS.mkdir(parents=True, exist_ok=True)
+    render_conf(home, env, tls, LOGS, listener)
+    say(f"nifi: starting NiFi {NIFI_VERSION} on https://localhost:{listener.port}/nifi (first boot unpacks NARs)")
+    started = time.monotonic()
+    spawn(SERVICE, launch_command(java_home, home), {}, cwd=NIFI_STATE)
+    api = _wait_for_login(env, listener.port)
+    say(f"nifi: answered an authenticated call after {time.monotonic() - started:.0f}s")
+    grant_admin_policies(api)
+    return api
 
 
 def launch_command(java_home: Path, home: Path) -> list[str]:
@@ -88,13 +97,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for_login(env: dict[str, str]) -> NiFiApi:
+def _wait_for_login(env: dict[str, str], port: int) -> NiFiApi:
     """Waits until NiFi accepts the .env credentials; a refused password fails at once."""
     api: list[NiFiApi] = []
 
     def logged_in() -> bool:
         try:
-            api.append(NiFiApi(env["NIFI_HTTPS_PORT"], NIFI_CA_CERT).login(env["NIFI_USERNAME"], env["NIFI_PASSWORD"]))
+            api.append(NiFiApi(port, NIFI_CA_CERT).login(env["NIFI_USERNAME"], env["NIFI_PASSWORD"]))
             return True
         except NiFiApiError as error:
             if error.status in (400, 401, 403) and "credentials" in str(error).lower():

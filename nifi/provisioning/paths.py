@@ -12,3 +12,8 @@ NIFI_STATE = STATE / "nifi"
 NIFI_CONF = NIFI_STATE / "conf"
 NIFI_TLS = NIFI_STATE / "tls"
 NIFI_CA_CERT = NIFI_TLS / "ca.pem"
+
+# docker-compose.yml's side of the checkout (fixed paths: compose reads them relative to the repository).
+DOCKER_STATE = REPO / ".stack" / "docker"
+DOCKER_BUILD = DOCKER_STATE / "build"  # the pieces the images copy: NiFi home, processors NAR, MinIO
+DOCKER_CA_CERT = DOCKER_STATE / "ca" / "ca.pem"  # the compose NiFi's CA, exported through a bind mount

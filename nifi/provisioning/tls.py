@@ -1,5 +1,8 @@
 """NiFi's TLS material, made once: a local CA, a server certificate for localhost, PKCS12 stores.
 
+The certificate names localhost and 127.0.0.1, plus any DNS names the caller adds (in
+docker compose, the service name other containers reach NiFi by).
+
 The CA certificate is exported as PEM (paths.NIFI_CA_CERT) so curl (--cacert), nipyapi,
 browsers and the tests verify NiFi's certificate instead of switching verification off.
 """
@@ -29,23 +32,26 @@ class TlsStores:
     ca_cert: Path
 
 
-def ensure_tls(directory: Path, ca_cert: Path, java_home: Path) -> TlsStores:
-    """The stores in `directory`, generated on first use and kept afterwards."""
+def ensure_tls(directory: Path, ca_cert: Path, java_home: Path, dns_names: tuple[str, ...] = ()) -> TlsStores:
+    """The stores in `directory`, generated on first use and kept while the server's names stay the same."""
     secrets_file = directory / "stores.json"
+    names = sorted({"localhost", *dns_names})
     stores = TlsStores(directory / "keystore.p12", directory / "truststore.p12", "", ca_cert)
     if secrets_file.exists() and stores.keystore.exists() and stores.truststore.exists() and ca_cert.exists():
-        return TlsStores(**{**stores.__dict__, "password": json.loads(secrets_file.read_text())["password"]})
+        saved = json.loads(secrets_file.read_text())
+        if saved.get("dns_names", ["localhost"]) == names:
+            return TlsStores(**{**stores.__dict__, "password": saved["password"]})
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     password = secrets.token_urlsafe(24)
     ca_key, ca = _certificate_authority()
-    server_key, server = _server_certificate(ca_key, ca)
+    server_key, server = _server_certificate(ca_key, ca, names)
     ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     stores.keystore.write_bytes(pkcs12.serialize_key_and_certificates(
         b"nifi-key", server_key, server, [ca], serialization.BestAvailableEncryption(password.encode())))
     stores.truststore.unlink(missing_ok=True)
     _import_trusted_certificate(java_home, ca_cert, stores.truststore, password)
-    secrets_file.write_text(json.dumps({"password": password}))
+    secrets_file.write_text(json.dumps({"password": password, "dns_names": names}))
     for path in (secrets_file, stores.keystore, stores.truststore):
         path.chmod(0o600)
     return TlsStores(**{**stores.__dict__, "password": password})
@@ -67,7 +73,7 @@ def _certificate_authority():
     return key, cert
 
 
-def _server_certificate(ca_key, ca: x509.Certificate):
+def _server_certificate(ca_key, ca: x509.Certificate, dns_names: list[str]):
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.timezone.utc)
     cert = (
@@ -76,7 +82,7 @@ def _server_certificate(ca_key, ca: x509.Certificate):
         .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=VALID_DAYS))
         .add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            [*map(x509.DNSName, dns_names), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
                        critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
