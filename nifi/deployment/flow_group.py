@@ -17,6 +17,7 @@ from .connection import DeployError
 from .flow_settings import (
     FLOW_DIGEST_PARAMETER, FLOW_FILE, PARAMETER_CONTEXT, SETTINGS_DIGEST_PARAMETER, FlowSettings, flow_digest,
 )
+from .processor_versions import require_processor_versions
 
 VALIDATION_TIMEOUT_SECONDS = 900
 
@@ -46,6 +47,7 @@ def find_group(name: str):
 def deploy(settings: FlowSettings, path: Path = FLOW_FILE) -> str:
     """Imports or upgrades the group, fills its parameters, starts it; returns what was done."""
     text, definition = flow_definition(path)
+    require_processor_versions(definition, say)
     name = group_name(definition)
     group = find_group(name)
     if group is None:
@@ -59,7 +61,7 @@ def deploy(settings: FlowSettings, path: Path = FLOW_FILE) -> str:
         action = "upgraded"
     else:
         action = "unchanged"
-    _wait_for(group.id, _still_initializing, "Python processors to load (their dependencies install on first use)")
+    _wait_for(group.id, _still_initializing, "Python processors to load")
     settings_changed = _fill_parameters(settings, flow_digest(text))
     if action == "unchanged" and settings_changed:
         action = "settings updated"

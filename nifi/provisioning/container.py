@@ -22,10 +22,9 @@ from pathlib import Path
 from .java import find_java
 from .nifi_api import NiFiApi, NiFiApiError
 from .nifi_conf import HttpsListener
-from .nifi_service import EXTENSIONS, SERVICE, start_nifi
+from .nifi_service import SERVICE, start_nifi
 from .paths import NIFI_CA_CERT, STATE
 from .processes import StackError, running_pid, say, stop
-from .processors_nar import install_processors_nar
 
 NIFI_UID = 1000
 CONTAINER_PORT = 8443
@@ -47,9 +46,8 @@ def run_nifi(env: dict[str, str]) -> int:
     published = int(env.get("NIFI_PUBLISHED_PORT") or CONTAINER_PORT)
     proxy_hosts = HttpsListener.loopback(published).proxy_hosts + (
         f"{SERVICE_NAME}:{CONTAINER_PORT}", f"localhost:{CONTAINER_PORT}")
-    install_processors_nar(next(IMAGE_EXTENSIONS.glob("*.nar")), EXTENSIONS)
-    start_nifi(env, find_java(), Path(env["NIFI_HOME"]), HttpsListener("0.0.0.0", CONTAINER_PORT, proxy_hosts),
-               (SERVICE_NAME,))
+    start_nifi(env, find_java(), Path(env["NIFI_HOME"]), next(IMAGE_EXTENSIONS.glob("*.nar")),
+               HttpsListener("0.0.0.0", CONTAINER_PORT, proxy_hosts), (SERVICE_NAME,))
     shutil.copyfile(NIFI_CA_CERT, CA_EXPORT / "ca.pem")
     (CA_EXPORT / "ca.pem").chmod(0o644)
     READY.touch()

@@ -16,7 +16,6 @@ from .processes import StackError
 from .tls import TlsStores
 
 TEMPLATES = REPO / "nifi" / "conf"
-PYTHON_EXTENSIONS = REPO / "processors"
 LOGIN_PROVIDER_CLASS = "org.ecommercepipeline.nifi.login.BcryptLoginIdentityProvider"
 ADMIN_MARKER = ".initial-admin"
 MIN_PASSWORD_LENGTH = 12
@@ -55,7 +54,6 @@ def render_conf(home: Path, env: dict[str, str], tls: TlsStores, logs: Path, lis
         "home": str(home),
         "logs": str(logs),
         "python": sys.executable,
-        "python_extensions": str(PYTHON_EXTENSIONS),
         "https_host": listener.host,
         "https_port": str(listener.port),
         "proxy_hosts": ",".join(listener.proxy_hosts),

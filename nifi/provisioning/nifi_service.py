@@ -6,6 +6,7 @@ which NiFi handles as an orderly shutdown, and its Python children exit with it.
 """
 
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from .nifi_assembly import NIFI_VERSION, assemble_nifi
 from .nifi_conf import HttpsListener, render_conf
 from .paths import NIFI_CA_CERT, NIFI_CONF, NIFI_STATE, NIFI_TLS
 from .processes import StackError, check_ports_free, running_pid, say, spawn, tail, wait_until
+from .processors_nar import build_processors_nar, install_processors_nar, is_installed, python_version
 from .tls import ensure_tls
 
 SERVICE = "nifi"
@@ -43,25 +45,30 @@ def app_log() -> Path:
 
 def nifi_up(env: dict[str, str]) -> None:
     port = int(env["NIFI_HTTPS_PORT"])
+    nar = build_processors_nar(python_version(sys.executable))
     if running_pid(SERVICE):
         say(f"nifi: already running on https://localhost:{port}/nifi")
+        if not is_installed(nar, EXTENSIONS):
+            say("nifi: the processors changed since NiFi started: `nifi/stack restart nifi` loads them")
         api = _wait_for_login(env, port)
         grant_admin_policies(api)
     else:
         check_ports_free("nifi", {"NIFI_HTTPS_PORT": port})
         java_home = find_java()
         home = assemble_nifi(java_home)
-        api = start_nifi(env, java_home, home, HttpsListener.loopback(port))
+        api = start_nifi(env, java_home, home, nar, HttpsListener.loopback(port))
     say(f"nifi: healthy (NiFi {api.get('/flow/about')['about']['version']}; CA certificate {NIFI_CA_CERT})")
 
 
-def start_nifi(env: dict[str, str], java_home: Path, home: Path, listener: HttpsListener,
+def start_nifi(env: dict[str, str], java_home: Path, home: Path, nar: Path, listener: HttpsListener,
                dns_names: tuple[str, ...] = ()) -> NiFiApi:
-    """TLS and conf rendered, the JVM started, the admin's policies granted: natively and in the image alike."""
+    """TLS and conf rendered, the processors installed, the JVM started, the admin's policies granted:
+    natively and in the image alike."""
     say(f"nifi: Java {java_major(java_home)} at {java_home}")
     tls = ensure_tls(NIFI_TLS, NIFI_CA_CERT, java_home, dns_names)
     LOGS.mkdir(parents=True, exist_ok=True)
     render_conf(home, env, tls, LOGS, listener)
+    install_processors_nar(nar, EXTENSIONS)
     say(f"nifi: starting NiFi {NIFI_VERSION} on https://localhost:{listener.port}/nifi (first boot unpacks NARs)")
     started = time.monotonic()
     spawn(SERVICE, launch_command(java_home, home), {}, cwd=NIFI_STATE)

@@ -1,15 +1,9 @@
-import sys
-from pathlib import Path
-
 from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
 
-# NiFi loads this module by file path: make the shared core beside this package importable.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecommerce_pipeline.cleaning import InvalidCsv  # noqa: E402
-from ecommerce_pipeline.flowfile_content import clean_chunk  # noqa: E402
-from ecommerce_pipeline.object_keys import fragment_chunk_id  # noqa: E402
-from ecommerce_processors.py4j_content import decode_content_in_one_call  # noqa: E402
+from ecommerce_pipeline.cleaning import InvalidCsv
+from ecommerce_pipeline.flowfile_content import clean_chunk
+from ecommerce_pipeline.object_keys import fragment_chunk_id
+from ecommerce_processors.py4j_content import decode_content_in_one_call
 
 decode_content_in_one_call()
 
@@ -19,7 +13,7 @@ class CleanEcommerceCsv(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.1.0"
+        version = "0.2.0"
         description = """Cleans a chunk of an e-commerce CSV export (the 17-column shop export): drops the duplicate
             address columns, renames columns to snake_case, standardises phone numbers, parses day-first dates and
             amounts, normalises statuses. Rows that cannot be cleaned are kept, as they came in, with a reason in

@@ -1,16 +1,10 @@
-import sys
-from pathlib import Path
-
 from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
 from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, StandardValidators, ValidationResult
 
-# NiFi loads this module by file path: make the shared core beside this package importable.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecommerce_pipeline.encryption import MissingPolicyColumns, key_list_problem, parse_keys  # noqa: E402
-from ecommerce_pipeline.flowfile_content import OUTPUT_MIME_TYPES, encrypt_content  # noqa: E402
-from ecommerce_pipeline.policy import PolicyError, load_policy  # noqa: E402
-from ecommerce_processors.py4j_content import decode_content_in_one_call  # noqa: E402
+from ecommerce_pipeline.encryption import MissingPolicyColumns, key_list_problem, parse_keys
+from ecommerce_pipeline.flowfile_content import OUTPUT_MIME_TYPES, encrypt_content
+from ecommerce_pipeline.policy import PolicyError, load_policy
+from ecommerce_processors.py4j_content import decode_content_in_one_call
 
 decode_content_in_one_call()
 
@@ -20,7 +14,7 @@ class EncryptColumns(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.1.0"
+        version = "0.2.0"
         description = """Encrypts the columns that the encryption policy names for a segment with Fernet, a whole
             column at a time. Records may be CSV (every value read as text) or Parquet. With Output Format Parquet
             they leave as one snappy Parquet file with the segment's column types (order_date a date,

@@ -1,16 +1,10 @@
-import sys
-from pathlib import Path
-
 from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
 from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, StandardValidators, ValidationResult
 
-# NiFi loads this module by file path: make the shared core beside this package importable.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecommerce_pipeline.encryption import key_list_problem, parse_keys  # noqa: E402
-from ecommerce_pipeline.flowfile_content import encrypt_whole_content, quarantine_reason  # noqa: E402
-from ecommerce_pipeline.object_keys import fragment_chunk_id  # noqa: E402
-from ecommerce_processors.py4j_content import decode_content_in_one_call  # noqa: E402
+from ecommerce_pipeline.encryption import key_list_problem, parse_keys
+from ecommerce_pipeline.flowfile_content import encrypt_whole_content, quarantine_reason
+from ecommerce_pipeline.object_keys import fragment_chunk_id
+from ecommerce_processors.py4j_content import decode_content_in_one_call
 
 decode_content_in_one_call()
 
@@ -20,7 +14,7 @@ class EncryptWholeContent(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.1.0"
+        version = "0.2.0"
         description = """Encrypts the whole content of a FlowFile as one Fernet token, for content that could not
             be read as records (a file SplitRecord cannot parse, a chunk CleanEcommerceCsv rejects whole, records
             whose encryption failed): quarantine stores it encrypted like everything else. The token is a standard

@@ -1,15 +1,9 @@
-import sys
-from pathlib import Path
-
 from nifiapi.componentstate import Scope
 from nifiapi.flowfilesource import FlowFileSource, FlowFileSourceResult
 from nifiapi.properties import PropertyDescriptor, StandardValidators
 
-# NiFi loads this module by file path: make the shared core beside this package importable.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecommerce_pipeline.landing import landing_objects, next_to_take  # noqa: E402
-from ecommerce_pipeline.object_store import s3_client  # noqa: E402
+from ecommerce_pipeline.landing import landing_objects, next_to_take
+from ecommerce_pipeline.object_store import s3_client
 
 
 class FetchFromLandingBucket(FlowFileSource):
@@ -17,7 +11,7 @@ class FetchFromLandingBucket(FlowFileSource):
         implements = ["org.apache.nifi.python.processor.FlowFileSource"]
 
     class ProcessorDetails:
-        version = "0.1.0"
+        version = "0.2.0"
         description = """Takes CSV exports uploaded under a prefix of an S3-compatible bucket (MinIO), one object per
             run, oldest first, and hands each on as a FlowFile named after the object (filename, landing.key,
             landing.etag attributes). The objects stay where they are; what was taken is kept in the processor's

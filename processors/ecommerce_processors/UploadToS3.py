@@ -1,14 +1,8 @@
-import sys
-from pathlib import Path
-
 from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
 from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, StandardValidators
 
-# NiFi loads this module by file path: make the shared core beside this package importable.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ecommerce_pipeline.object_store import StorageError, put_object, s3_client  # noqa: E402
-from ecommerce_processors.py4j_content import decode_content_in_one_call  # noqa: E402
+from ecommerce_pipeline.object_store import StorageError, put_object, s3_client
+from ecommerce_processors.py4j_content import decode_content_in_one_call
 
 decode_content_in_one_call()
 
@@ -18,7 +12,7 @@ class UploadToS3(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.1.0"
+        version = "0.2.0"
         description = """Stores the FlowFile content as one object in an S3-compatible store such as MinIO
             (path-style addressing), under a key built with Expression Language from the FlowFile's attributes.
             The value of the Reason Attribute, when the FlowFile has it, becomes the object's user metadata
