@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -41,7 +41,7 @@ class NiFi:
     port: int
     ca_cert: Path
     username: str
-    password: str
+    password: str = field(repr=False)  # pytest prints fixture values in failure reports
 
     @property
     def api(self) -> str:

@@ -39,6 +39,7 @@ DOCKER_COMMAND = re.compile(r"^<!-- docker-command -->\n\n {4}(\S.*)$", re.MULTI
 SAMPLE = REPO / "data" / "sample" / "ecommerce_sample.csv"
 COMMAND_TIMEOUT = 1800
 ENGINE_TIMEOUT = 120
+TOOLS = {"dockerd": "docker.io", "mmdebstrap": "mmdebstrap"}  # tool: the Debian package that brings it
 
 
 def docker_commands() -> list[str]:
@@ -53,16 +54,20 @@ def engine_answers() -> bool:
 
 @pytest.fixture(scope="session")
 def docker_engine(tmp_path_factory):
-    """A running Docker engine: the one there is, else docker.io installed and dockerd started (and stopped after)."""
+    """A running Docker engine: the one there is, else docker.io installed and dockerd started (and stopped after).
+
+    mmdebstrap comes along: `nifi/stack images` makes the base image with it when no registry serves one.
+    """
+    missing = [package for tool, package in TOOLS.items() if not shutil.which(tool)]
+    if missing:
+        apt = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for step in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *missing]):
+            result = subprocess.run(step, capture_output=True, text=True, env=apt, timeout=900)
+            if result.returncode != 0:
+                pytest.fail(f"`{' '.join(step)}` failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     if engine_answers():
         yield
         return
-    if not shutil.which("dockerd"):
-        apt = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for step in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "docker.io"]):
-            result = subprocess.run(step, capture_output=True, text=True, env=apt, timeout=900)
-            if result.returncode != 0:
-                pytest.fail(f"no Docker engine, and `{' '.join(step)}` failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     log = tmp_path_factory.mktemp("dockerd") / "dockerd.log"
     with open(log, "wb") as output:
         dockerd = subprocess.Popen(["dockerd"], stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
