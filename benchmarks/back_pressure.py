@@ -1,6 +1,6 @@
 """Issue 11's back-pressure drop: gigabytes of exports in the inbox at once, through the deployed flow.
 
-    python benchmarks/back_pressure.py [--gigabytes 5] [--file-rows 1000000]
+    PYTHONPATH=nifi python3 -m benchmarks.back_pressure [--gigabytes 5] [--file-rows 1000000]
 
 Copies of the cached benchmark input (1,000,000 rows, 341 MB) are built beside the inbox
 under their own names and renamed into it within a second. Every 2 s the script samples
@@ -22,10 +22,14 @@ import time
 import uuid
 from pathlib import Path
 
-from nifi_flow import STATE, FlowUnderTest, FooterReadingS3, ResourceSampler, Sampler, _delete_objects
-from run_benchmarks import RESULTS, environment, input_for
-
 from ecommerce_pipeline.lake_watch import is_complete, landed_objects, records_in
+from provisioning.paths import STATE
+
+from .inputs import RESULTS, input_for
+from .lake_reading import FooterReadingS3, delete_run_objects
+from .nifi_control import FlowUnderTest
+from .report import environment
+from .resources import ResourceSampler, Sampler
 
 SAMPLE_SECONDS = 2
 
@@ -49,11 +53,11 @@ class QueueSampler(Sampler):
         self.samples: list[dict] = []
 
     def sample(self) -> None:
-        aggregate = self.flow._aggregate()
+        aggregate = self.flow.aggregate_status()
         fullest = max((entity.connection_status_snapshot for entity in aggregate.connection_status_snapshots or []),
                       key=lambda c: max(c.percent_use_count or 0, c.percent_use_bytes or 0), default=None)
         self.samples.append({
-            "seconds": round(time.monotonic() - self._started, 1),
+            "seconds": round(time.monotonic() - self.started, 1),
             "flowfiles_queued": aggregate.flow_files_queued or 0,
             "bytes_queued": aggregate.bytes_queued or 0,
             "fullest_connection": f"{fullest.source_name} → {fullest.destination_name}" if fullest else None,
@@ -139,7 +143,7 @@ def main() -> None:
             for left in (hidden, hidden.with_name(hidden.name[1:])):
                 left.unlink(missing_ok=True)
         for stem in stems:
-            _delete_objects(flow.s3, stem)
+            delete_run_objects(flow.s3, stem)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "back_pressure.json").write_text(json.dumps(result, indent=2, default=str))
     summary = {key: value for key, value in result.items() if key not in ("samples", "environment")}

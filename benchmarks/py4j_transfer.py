@@ -1,6 +1,6 @@
 """What moving FlowFile content between NiFi and a Python processor costs, per megabyte, in the Python process.
 
-    python benchmarks/py4j_transfer.py [--megabytes 10] [--nifi-home ~/.cache/ecommerce-pipeline/nifi-2.3.0-*]
+    python -m benchmarks.py4j_transfer [--megabytes 10] [--nifi-home ~/.cache/ecommerce-pipeline/nifi-2.3.0-*]
 
 NiFi 2.3.0's Python processors get content with `flowfile.getContentsAsBytes()`: the JVM sends
 the byte[] base64-encoded over py4j's text protocol and the bundled py4j decodes it with
@@ -12,6 +12,8 @@ This times both with the py4j NiFi bundles, and the decode as upstream now write
 
 import argparse
 import glob
+import importlib
+import importlib.util
 import os
 import sys
 import time
@@ -30,6 +32,16 @@ def best_of(function, argument, runs: int = 3) -> float:
     return min(times)
 
 
+def bundled_py4j_protocol(home: Path):
+    """py4j.protocol as the NiFi at `home` bundles it (python/framework/py4j), not the installed py4j."""
+    package = home / "python" / "framework" / "py4j"
+    spec = importlib.util.spec_from_file_location("py4j", package / "__init__.py", submodule_search_locations=[str(package)])
+    py4j = importlib.util.module_from_spec(spec)
+    sys.modules["py4j"] = py4j  # its modules import each other as py4j.*
+    spec.loader.exec_module(py4j)
+    return importlib.import_module("py4j.protocol")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megabytes", type=float, default=10)
@@ -38,8 +50,8 @@ def main() -> None:
     home = args.nifi_home or max(glob.glob(str(CACHE / "nifi-2.3.0-*")), default=None)
     if not home:
         sys.exit("no assembled NiFi found: run `nifi/stack up` once, or pass --nifi-home")
-    sys.path.insert(0, str(Path(home) / "python" / "framework"))
-    from py4j.protocol import decode_bytearray, encode_bytearray
+    protocol = bundled_py4j_protocol(Path(home))
+    decode_bytearray, encode_bytearray = protocol.decode_bytearray, protocol.encode_bytearray
 
     def upstream_decode(encoded: str) -> bytes:  # py4j#593
         return bytes(standard_b64decode(encoded.encode("ascii")))

@@ -21,11 +21,16 @@ AMOUNT_COLUMN = "Total Purchase Value"
 
 
 def gift_for(amount_text: str) -> str:
-    """The demo's gift thresholds on the amount as split; '' when it is not a number."""
+    """The demo's gift for the amount as split; '' when it is not a number."""
     try:
         amount = float(amount_text)
     except ValueError:
         return ""
+    return gift_for_amount(amount)
+
+
+def gift_for_amount(amount: float) -> str:
+    """The demo's gift thresholds (NaN, as no comparison holds, gets the last gift)."""
     if amount < 500:
         return "Wireless Mouse"
     if amount <= 1200:

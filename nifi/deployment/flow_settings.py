@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecommerce_pipeline.encryption import key_list_problem
+from ecommerce_pipeline.fernet_tokens import key_list_problem
 from ecommerce_pipeline.segments import segment_queries
 
 from .connection import DeployError

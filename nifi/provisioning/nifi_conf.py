@@ -8,6 +8,7 @@ import string
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import bcrypt
 
@@ -61,7 +62,7 @@ def render_conf(home: Path, env: dict[str, str], tls: TlsStores, logs: Path, lis
         "keystore": str(tls.keystore),
         "truststore": str(tls.truststore),
         "store_password": tls.password,
-        "username": _xml_text(username),
+        "username": escape(username),
         "password_hash": bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode(),
         "login_provider_class": LOGIN_PROVIDER_CLASS,
     }
@@ -88,7 +89,3 @@ def _required(env: dict[str, str], name: str) -> str:
     if not value:
         raise StackError(f"{name} is not set: add it to .env (see .env.example)")
     return value
-
-
-def _xml_text(value: str) -> str:
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

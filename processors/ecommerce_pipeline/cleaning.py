@@ -18,6 +18,7 @@ float64 rounded to cents, order_date is `date32[pyarrow]` so Parquet gets a DATE
 import codecs
 import csv
 import io
+from collections import Counter
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -50,7 +51,6 @@ VIP_STATUS_ALIASES = {
 ORDER_DATE_PATTERN = r"[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
 AMOUNT_PATTERN = r"-?\$? *(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+)"
 PHONE_CHARACTERS_PATTERN = r"[0-9 \t().+-]+"
-TEXT_COLUMNS = tuple(c for c in CLEAN_COLUMNS if c not in ("order_date", "total_purchase_value"))
 
 UTF8_CHECK_CHUNK_BYTES = 8 * 1024 * 1024
 
@@ -149,15 +149,7 @@ def _parse(content: bytes, header: list[str]) -> pa.Table:
     of quote characters sends the input through the slow exact check as well.
     """
     try:
-        table = pa_csv.read_csv(
-            io.BytesIO(content),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                strings_can_be_null=False,
-                check_utf8=False,
-            ),
-        )
+        table = read_csv_as_text(content, header, check_utf8=False)
     except pa.ArrowInvalid as error:
         raise InvalidCsv(_locate_malformed_record(content, len(header)) or f"malformed CSV: {error}") from None
     if content.count(b'"') % 2:
@@ -165,6 +157,23 @@ def _parse(content: bytes, header: list[str]) -> pa.Table:
         if problem:
             raise InvalidCsv(problem)
     return table
+
+
+def read_csv_as_text(content: bytes, header: list[str] | None = None, *, check_utf8: bool = True) -> pa.Table:
+    """Every CSV column as a string column ('' stays ''), quoted multi-line values kept whole.
+
+    `header` is the first record when the caller has read it already; `check_utf8=False`
+    when it has checked the encoding itself.
+    """
+    if header is None:
+        header = next(csv.reader(_text_stream(content)), [])
+    return pa_csv.read_csv(
+        io.BytesIO(content),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={name: pa.string() for name in header}, strings_can_be_null=False, check_utf8=check_utf8
+        ),
+    )
 
 
 def _locate_malformed_record(content: bytes, expected_fields: int) -> str | None:
@@ -311,3 +320,38 @@ def frame_to_csv_bytes(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.to_csv(buffer, index=False, float_format="%.2f", date_format="%Y-%m-%d", lineterminator="\n", encoding="utf-8")
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class CleanedChunk:
+    content: bytes
+    rows_in: int
+    rows_clean: int
+    rows_quarantined: int
+    quarantine_reasons: str
+
+    def attributes(self) -> dict[str, str]:
+        """FlowFile attributes that let the flow and its users count every row."""
+        return {
+            "record.count": str(self.rows_in),
+            "clean.row.count": str(self.rows_clean),
+            "quarantine.row.count": str(self.rows_quarantined),
+            "quarantine.reasons": self.quarantine_reasons,
+            "mime.type": "text/csv",
+        }
+
+
+def clean_chunk(content: bytes) -> CleanedChunk:
+    """A chunk of an export to routable CSV: cleaned rows and rejected rows with their reason.
+
+    Raises InvalidCsv for content that is not a readable export.
+    """
+    result = clean_frame(read_raw_csv(content))
+    reasons = Counter(result.quarantine[QUARANTINE_REASON_COLUMN])
+    return CleanedChunk(
+        content=frame_to_csv_bytes(routable_frame(result)),
+        rows_in=len(result.clean) + len(result.quarantine),
+        rows_clean=len(result.clean),
+        rows_quarantined=len(result.quarantine),
+        quarantine_reasons="; ".join(f"{count} x {reason}" for reason, count in reasons.most_common()),
+    )

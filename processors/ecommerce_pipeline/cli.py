@@ -15,12 +15,13 @@ from pathlib import Path
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .encryption import decrypt_table, generate_key, parse_keys, rotate_table
+from .fernet_tokens import generate_key, parse_keys
 from .ingest import DEFAULT_CHUNK_ROWS, ingest_file
 from .lake_watch import drop_into_inbox, records_in, wait_until_landed
 from .parquet_io import StorageError, is_s3_uri, read_parquet, split_s3_uri, write_parquet
 from .policy import EncryptionPolicy, load_policy
 from .settings import MissingSetting, S3Settings, load_settings, require
+from .table_encryption import decrypt_table, rotate_table
 
 PROGRAM = "ecommerce-pipeline"
 KEYS_VARIABLE = "FERNET_KEYS"

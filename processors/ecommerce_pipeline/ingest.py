@@ -29,11 +29,10 @@ import pyarrow as pa
 
 from .chunking import iter_record_chunks
 from .cleaning import InvalidCsv, clean_frame, read_raw_csv, routable_frame
-from .encryption import encrypt_table, parse_keys
-from .flowfile_content import encrypt_whole_content, parquet_bytes
+from .content_encryption import encrypt_whole_content, segment_parquet
+from .fernet_tokens import parse_keys
 from .object_keys import QUARANTINE_PREFIX, chunk_id, object_key
 from .object_store import put_object
-from .segment_types import apply_segment_types
 from .segments import QUARANTINE, split_segments
 from .settings import S3Settings
 
@@ -99,7 +98,7 @@ class ChunkIngester:
         for route, table in split_segments(routable).items():
             if table.num_rows:
                 prefix = QUARANTINE_PREFIX if route == QUARANTINE else route
-                body = parquet_bytes(encrypt_table(apply_segment_types(table, route), route, self.keyring))
+                body = segment_parquet(table, route, self.keyring)
                 self._put(report, object_key(prefix, self.ingest_date, self.source_stem, unique_id), body)
         return report
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .flowfile_content import parquet_bytes
+from .lake_parquet import parquet_bytes
 from .object_store import StorageError, s3_errors
 from .settings import S3Settings, load_settings
 

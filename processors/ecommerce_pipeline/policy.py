@@ -55,10 +55,6 @@ def load_policy(path: str | os.PathLike | None = None) -> EncryptionPolicy:
     return EncryptionPolicy({name: _segment(source, name, table) for name, table in document.items()}, str(source))
 
 
-def encrypted_columns(segment: str, policy_path: str | os.PathLike | None = None) -> tuple[str, ...]:
-    return load_policy(policy_path).encrypted_columns(segment)
-
-
 def _segment(source: Path, name: str, table: object) -> SegmentPolicy:
     where = f"encryption policy {source}, segment {name!r}"
     if not isinstance(table, dict):

@@ -1,7 +1,6 @@
 from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
 
-from ecommerce_pipeline.cleaning import InvalidCsv
-from ecommerce_pipeline.flowfile_content import clean_chunk
+from ecommerce_pipeline.cleaning import InvalidCsv, clean_chunk
 from ecommerce_pipeline.object_keys import fragment_chunk_id
 from ecommerce_processors.py4j_content import decode_content_in_one_call
 

@@ -1,9 +1,10 @@
 from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
 from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, StandardValidators, ValidationResult
 
-from ecommerce_pipeline.encryption import MissingPolicyColumns, key_list_problem, parse_keys
-from ecommerce_pipeline.flowfile_content import OUTPUT_MIME_TYPES, encrypt_content
+from ecommerce_pipeline.content_encryption import OUTPUT_MIME_TYPES, encrypt_content
+from ecommerce_pipeline.fernet_tokens import key_list_problem, parse_keys
 from ecommerce_pipeline.policy import PolicyError, load_policy
+from ecommerce_pipeline.table_encryption import MissingPolicyColumns
 from ecommerce_processors.py4j_content import decode_content_in_one_call
 
 decode_content_in_one_call()

@@ -1,8 +1,8 @@
 from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
 from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, StandardValidators, ValidationResult
 
-from ecommerce_pipeline.encryption import key_list_problem, parse_keys
-from ecommerce_pipeline.flowfile_content import encrypt_whole_content, quarantine_reason
+from ecommerce_pipeline.content_encryption import encrypt_whole_content, quarantine_reason
+from ecommerce_pipeline.fernet_tokens import key_list_problem, parse_keys
 from ecommerce_pipeline.object_keys import fragment_chunk_id
 from ecommerce_processors.py4j_content import decode_content_in_one_call
 

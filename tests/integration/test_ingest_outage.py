@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
-from ecommerce_pipeline.encryption import generate_key
+from ecommerce_pipeline.fernet_tokens import generate_key
 from ecommerce_pipeline.ingest import ingest_file
 from ecommerce_pipeline.parquet_io import StorageError
 from ecommerce_pipeline.sample_data import write_sample_csv

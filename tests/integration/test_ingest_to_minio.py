@@ -12,7 +12,7 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
 from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
-from ecommerce_pipeline.encryption import generate_key
+from ecommerce_pipeline.fernet_tokens import generate_key
 from ecommerce_pipeline.ingest import ingest_file
 from ecommerce_pipeline.sample_data import write_sample_csv
 from lake import (

@@ -37,11 +37,13 @@ def offline_stack(private_stack, tmp_path):
     for name in PIP_OPENERS:
         private_stack.env.pop(name, None)
     private_stack.env.update(PIP_CLOSED, NIFI_HTTPS_PORT=str(free_port()), INBOX_DIR=str(tmp_path / "inbox"),
+                             S3_ENDPOINT_URL=f"http://127.0.0.1:{private_stack.env['MINIO_API_PORT']}",
                              NIFI_CA_CERT=private_stack.env["ECOMMERCE_PIPELINE_STATE"] + "/nifi/tls/ca.pem")
     return private_stack
 
 
 def test_a_fresh_nifi_without_any_package_index_runs_the_flow_into_minio(offline_stack, tmp_path):
+    (tmp_path / "inbox").mkdir()
     started = time.monotonic()
     up = offline_stack("up")
     assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]

@@ -10,12 +10,13 @@ import pytest
 from ecommerce_pipeline import cleaning
 from ecommerce_pipeline.cleaning import (
     DELIVERY_STATUSES,
-    TEXT_COLUMNS,
     VIP_STATUSES,
     CleaningResult,
     InvalidCsv,
+    clean_chunk,
     clean_frame,
     frame_to_csv_bytes,
+    read_csv_as_text,
     read_raw_csv,
 )
 from ecommerce_pipeline.columns import CLEAN_COLUMNS, QUARANTINE_REASON_COLUMN, RAW_COLUMNS
@@ -160,11 +161,6 @@ def test_delivery_status_is_normalised_and_unknown_kept(text, expected):
 )
 def test_vip_status_is_normalised(text, expected):
     assert clean_value("vip_status", VIP_Status=text) == expected
-
-
-def test_vocabularies():
-    assert DELIVERY_STATUSES == ("Delivered", "Shipped", "In Transit", "Pending", "Cancelled", "Returned")
-    assert VIP_STATUSES == ("Yes", "No")
 
 
 def test_bom_and_crlf_input_is_read():
@@ -343,6 +339,24 @@ def test_generated_rows_are_fully_normalised(generated_result):
     assert set(clean["vip_status"]) == set(VIP_STATUSES)
     assert clean[["order_id", "customer_id", "order_date", "total_purchase_value"]].notna().all().all()
     assert clean["email_address"].isna().mean() == pytest.approx(0.05, abs=0.015)
-    for name in TEXT_COLUMNS:
+    for name in clean.columns.drop(["order_date", "total_purchase_value"]):
         values = clean[name].dropna()
         assert (values == values.str.strip()).all() and (values != "").all(), name
+
+
+def test_clean_chunk_counts_every_row_and_routes_by_reason(messy_export):
+    cleaned = clean_chunk(messy_export)
+    table = read_csv_as_text(cleaned.content)
+    assert table.column_names == [*CLEAN_COLUMNS, QUARANTINE_REASON_COLUMN]
+    reasons = table.column(QUARANTINE_REASON_COLUMN).to_pylist()
+    assert cleaned.rows_in == 400 == table.num_rows
+    assert cleaned.rows_quarantined == sum(1 for r in reasons if r) > 0
+    assert cleaned.rows_clean == sum(1 for r in reasons if not r)
+    attributes = cleaned.attributes()
+    assert int(attributes["clean.row.count"]) + int(attributes["quarantine.row.count"]) == int(attributes["record.count"])
+    assert sum(int(part.split(" x ")[0]) for part in attributes["quarantine.reasons"].split("; ")) >= cleaned.rows_quarantined
+
+
+def test_clean_chunk_rejects_unreadable_content():
+    with pytest.raises(InvalidCsv, match="binary content"):
+        clean_chunk(b"\x00\x01\x02PK")

@@ -13,7 +13,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from ecommerce_pipeline.cli import UsageError, infer_segment, main
-from ecommerce_pipeline.encryption import DecryptionFailed, decrypt_table, encrypt_table, generate_key, parse_keys
+from ecommerce_pipeline.fernet_tokens import DecryptionFailed, generate_key, parse_keys
+from ecommerce_pipeline.table_encryption import decrypt_table, encrypt_table
 from ecommerce_pipeline.policy import load_policy
 
 ORIGINAL = pa.table(

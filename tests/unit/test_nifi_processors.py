@@ -5,6 +5,7 @@ dependencies) before it installs anything; running them needs NiFi itself.
 """
 
 import ast
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -32,9 +33,15 @@ def nested(cls: ast.ClassDef, name: str) -> dict[str, object]:
 MODULES = sorted(p for p in PACKAGE.glob("*.py") if p.stem[0].isupper())  # helpers are lower case
 
 
-def test_the_flow_s_processors_are_there():
-    assert [m.stem for m in MODULES] == [
-        "CleanEcommerceCsv", "EncryptColumns", "EncryptWholeContent", "FetchFromLandingBucket", "UploadToS3"]
+def python_processor_types(group: dict) -> set[str]:
+    """The Python processor types a process group of the flow definition uses, nested groups included."""
+    own = {p["type"] for p in group["processors"] if p["bundle"]["artifact"] == "python-extensions"}
+    return own.union(*(python_processor_types(child) for child in group.get("processGroups", [])))
+
+
+def test_the_flow_s_python_processors_are_the_modules_here():
+    flow = json.loads((REPO / "flows" / "ecommerce-ingest.json").read_text())
+    assert python_processor_types(flow["flowContents"]) == {m.stem for m in MODULES}
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.stem)
@@ -49,7 +56,7 @@ def test_class_is_named_as_its_module_and_implements_a_python_processor_interfac
 def test_processor_details_are_literals_nifi_can_read(module):
     details = nested(processor_class(module), "ProcessorDetails")
     assert isinstance(details["version"], str) and re.fullmatch(r"\d+\.\d+\.\d+", details["version"])
-    assert isinstance(details["description"], str) and len(details["description"]) > 80
+    assert isinstance(details["description"], str) and details["description"].strip()
     assert isinstance(details["tags"], list) and details["tags"]
 
 

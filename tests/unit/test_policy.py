@@ -4,7 +4,7 @@ import pyarrow as pa
 import pytest
 
 from ecommerce_pipeline.columns import CLEAN_COLUMNS, QUARANTINE_REASON_COLUMN
-from ecommerce_pipeline.policy import DEFAULT_POLICY_PATH, PolicyError, encrypted_columns, load_policy
+from ecommerce_pipeline.policy import PolicyError, load_policy
 from ecommerce_pipeline.segments import split_segments
 
 DIRECT_IDENTIFIERS = (
@@ -29,11 +29,6 @@ ALWAYS_CLEAR = {
 }
 
 
-def test_default_policy_sits_beside_the_module_and_defines_the_four_segments():
-    assert DEFAULT_POLICY_PATH.name == "encryption_policy.toml"
-    assert set(load_policy().segments) == {"customer_info", "order_info", "payment_and_delivery_info", "quarantine"}
-
-
 @pytest.mark.parametrize(
     ("segment", "expected"),
     [
@@ -44,7 +39,7 @@ def test_default_policy_sits_beside_the_module_and_defines_the_four_segments():
     ],
 )
 def test_encrypted_columns_per_segment(segment, expected):
-    assert encrypted_columns(segment) == expected
+    assert load_policy().encrypted_columns(segment) == expected
 
 
 def test_every_direct_identifier_is_encrypted_and_join_keys_stay_clear():
@@ -73,16 +68,16 @@ def test_quarantine_covers_every_clean_column_and_the_reason():
 
 def test_unknown_segment_error_lists_the_known_ones():
     with pytest.raises(PolicyError, match="unknown segment 'orders'.*customer_info, order_info"):
-        encrypted_columns("orders")
+        load_policy().encrypted_columns("orders")
 
 
 def test_an_override_path_replaces_the_default(tmp_path):
     path = tmp_path / "policy.toml"
     path.write_text('[orders]\nencrypted = ["card"]\nclear = ["id"]\n')
-    assert encrypted_columns("orders", path) == ("card",)
+    assert load_policy(path).encrypted_columns("orders") == ("card",)
     assert load_policy(path).segment("orders").clear == ("id",)
     with pytest.raises(PolicyError, match="unknown segment 'customer_info'"):
-        encrypted_columns("customer_info", path)
+        load_policy(path).encrypted_columns("customer_info")
 
 
 @pytest.mark.parametrize(

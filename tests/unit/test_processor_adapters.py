@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 from cryptography.fernet import Fernet
 
-from ecommerce_pipeline.encryption import generate_key
+from ecommerce_pipeline.fernet_tokens import generate_key
 from ecommerce_pipeline.object_keys import chunk_id
 from ecommerce_pipeline.sample_data import write_sample_csv
 

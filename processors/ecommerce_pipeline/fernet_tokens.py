@@ -1,4 +1,4 @@
-"""Fernet encryption of the policy's columns, a whole column at a time.
+"""Fernet tokens for whole columns: the keys, the batch token builder and column decryption.
 
 Tokens are standard Fernet (any `cryptography.fernet.Fernet` with the key decrypts
 them), but they are built here in batches: calling `Fernet.encrypt` once per value
@@ -13,23 +13,18 @@ import hmac
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-from .policy import EncryptionPolicy, load_policy
 
 BLOCK = 16
 VERSION = 0x80
 HEADER_BYTES = 1 + 8 + BLOCK  # version | timestamp | IV
 MAC_BYTES = 32
 _URLSAFE_BASE64 = re.compile(r"[A-Za-z0-9_-]+={0,2}")
-
-Table = pd.DataFrame | pa.Table
 
 
 class InvalidKeyList(ValueError):
@@ -38,10 +33,6 @@ class InvalidKeyList(ValueError):
 
 class DecryptionFailed(ValueError):
     """A column holds a token none of the keys can open (wrong keys or altered data)."""
-
-
-class MissingPolicyColumns(ValueError):
-    """The policy encrypts columns that the table does not have."""
 
 
 def generate_key() -> str:
@@ -204,13 +195,9 @@ def key_list_problem(text: str | None, source: str = "Fernet keys") -> str | Non
     return None
 
 
-def _keyring(keys: KeyRing | str) -> KeyRing:
+def as_keyring(keys: KeyRing | str) -> KeyRing:
+    """A KeyRing as it is, a comma-separated key list parsed."""
     return keys if isinstance(keys, KeyRing) else parse_keys(keys)
-
-
-def encrypt_column(values, keys: KeyRing | str) -> pa.StringArray:
-    """Tokens under the primary key; non-text values are encrypted as their text form."""
-    return _keyring(keys).primary.encrypt(values)
 
 
 def decrypt_column(
@@ -222,7 +209,7 @@ def decrypt_column(
     allowed clock skew) as of `now` (default: the clock); the lake keeps data for
     years, so the tools leave it off.
     """
-    fernet = _keyring(keys).fernet
+    fernet = as_keyring(keys).fernet
     if ttl_seconds is None:
         open_token = fernet.decrypt
     else:
@@ -244,52 +231,6 @@ def decrypt_column(
                 "(wrong keys, an unencrypted column, or altered data)"
             ) from None
     return plaintexts
-
-
-def encrypt_table(table: Table, segment: str, keys: KeyRing | str, policy: EncryptionPolicy | None = None) -> Table:
-    """The table with the policy's columns of `segment` encrypted and the rest untouched."""
-    ring = _keyring(keys)
-    return _map_policy_columns(table, segment, policy, lambda values, name: ring.primary.encrypt(values))
-
-
-def decrypt_table(table: Table, segment: str, keys: KeyRing | str, policy: EncryptionPolicy | None = None) -> Table:
-    """The table with the policy's columns of `segment` decrypted to text and the rest untouched."""
-    ring = _keyring(keys)
-    return _map_policy_columns(
-        table, segment, policy, lambda values, name: pa.array(decrypt_column(values, ring, column=name), pa.string())
-    )
-
-
-def rotate_table(
-    table: Table,
-    segment: str,
-    old_keys: KeyRing | str,
-    new_keys: KeyRing | str,
-    policy: EncryptionPolicy | None = None,
-) -> Table:
-    """Re-encrypts under the new primary key what any of the old keys can open."""
-    return encrypt_table(decrypt_table(table, segment, old_keys, policy), segment, new_keys, policy)
-
-
-def _map_policy_columns(
-    table: Table, segment: str, policy: EncryptionPolicy | None, transform: Callable[[object, str], pa.Array]
-) -> Table:
-    columns = (policy or load_policy()).encrypted_columns(segment)
-    present = table.column_names if isinstance(table, pa.Table) else list(table.columns)
-    missing = [name for name in columns if name not in present]
-    if missing:
-        raise MissingPolicyColumns(
-            f"segment {segment!r}: the encryption policy covers {', '.join(missing)}, "
-            "but the table has no such column"
-        )
-    if isinstance(table, pa.Table):
-        for name in columns:
-            table = table.set_column(present.index(name), name, transform(table.column(name), name))
-        return table
-    result = table.copy()
-    for name in columns:
-        result[name] = pd.Series(transform(table[name], name).to_pandas().array, index=table.index)
-    return result
 
 
 def _as_text_array(values) -> pa.LargeStringArray:

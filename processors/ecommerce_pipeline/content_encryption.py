@@ -1,24 +1,23 @@
-"""What the NiFi processors do to one FlowFile's content, as plain functions over bytes.
+"""Encrypting a chunk's content: its records by the encryption policy, or, unreadable, whole.
 
-The processors in processors/ecommerce_processors only move bytes and attributes between
-NiFi and these functions, so everything here is tested without a NiFi.
+Works on bytes, so the NiFi processors and the command-line ingestion share it and it is
+tested without a NiFi.
 """
 
 import csv
 import io
 import re
-from collections import Counter
-from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from .cleaning import clean_frame, frame_to_csv_bytes, read_raw_csv, routable_frame
-from .columns import QUARANTINE_REASON_COLUMN
-from .encryption import KeyRing, encrypt_table
+from .cleaning import read_csv_as_text
+from .fernet_tokens import KeyRing
+from .lake_parquet import parquet_bytes
 from .policy import EncryptionPolicy
 from .segment_types import apply_segment_types
+from .table_encryption import encrypt_table
 
 PARQUET_MAGIC = b"PAR1"
 PARQUET = "parquet"
@@ -31,41 +30,6 @@ class UnreadableRecords(ValueError):
     """Content is not CSV or Parquet records; the message never quotes the content."""
 
 
-@dataclass(frozen=True)
-class CleanedChunk:
-    content: bytes
-    rows_in: int
-    rows_clean: int
-    rows_quarantined: int
-    quarantine_reasons: str
-
-    def attributes(self) -> dict[str, str]:
-        """FlowFile attributes that let the flow and its users count every row."""
-        return {
-            "record.count": str(self.rows_in),
-            "clean.row.count": str(self.rows_clean),
-            "quarantine.row.count": str(self.rows_quarantined),
-            "quarantine.reasons": self.quarantine_reasons,
-            "mime.type": "text/csv",
-        }
-
-
-def clean_chunk(content: bytes) -> CleanedChunk:
-    """A chunk of an export to routable CSV: cleaned rows and rejected rows with their reason.
-
-    Raises cleaning.InvalidCsv for content that is not a readable export.
-    """
-    result = clean_frame(read_raw_csv(content))
-    reasons = Counter(result.quarantine[QUARANTINE_REASON_COLUMN])
-    return CleanedChunk(
-        content=frame_to_csv_bytes(routable_frame(result)),
-        rows_in=len(result.clean) + len(result.quarantine),
-        rows_clean=len(result.clean),
-        rows_quarantined=len(result.quarantine),
-        quarantine_reasons="; ".join(f"{count} x {reason}" for reason, count in reasons.most_common()),
-    )
-
-
 def encrypt_content(
     content: bytes,
     segment: str,
@@ -76,8 +40,7 @@ def encrypt_content(
     """CSV or Parquet records with the segment's policy columns encrypted.
 
     `output_format` is PARQUET or CSV; by default the records leave in the format they
-    came in. Parquet output is one snappy file with the segment's column types
-    (segment_types), given before encrypting. CSV values are read as text ('' stays ''),
+    came in. Parquet output is segment_parquet's. CSV values are read as text ('' stays ''),
     so CSV to CSV changes nothing but the policy's columns. Raises UnreadableRecords for
     content that is neither, with a message safe to store in clear.
     """
@@ -87,10 +50,16 @@ def encrypt_content(
         raise ValueError(f"output format {output_format!r} is not one of {', '.join(OUTPUT_MIME_TYPES)}")
     table = _read_records(content, parquet_in)
     if output_format == PARQUET:
-        return parquet_bytes(encrypt_table(apply_segment_types(table, segment), segment, keys, policy))
+        return segment_parquet(table, segment, keys, policy)
     out = io.BytesIO()
     pa_csv.write_csv(encrypt_table(table, segment, keys, policy), out)
     return out.getvalue()
+
+
+def segment_parquet(table: pa.Table, segment: str, keys: KeyRing, policy: EncryptionPolicy | None = None) -> bytes:
+    """A segment's rows as a lake object: the segment's column types (segment_types), given
+    before encrypting, the policy's columns encrypted, one snappy Parquet file."""
+    return parquet_bytes(encrypt_table(apply_segment_types(table, segment), segment, keys, policy))
 
 
 def _read_records(content: bytes, parquet: bool) -> pa.Table:
@@ -123,22 +92,3 @@ def encrypt_whole_content(content: bytes, keys: KeyRing) -> bytes:
 def quarantine_reason(text: str | None) -> str:
     """One line saying why content was quarantined; UNREADABLE_CONTENT when nothing says why."""
     return " ".join((text or "").split()) or UNREADABLE_CONTENT
-
-
-def parquet_bytes(table: pa.Table) -> bytes:
-    """The table as one snappy-compressed Parquet file, the form every lake object takes."""
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="snappy")
-    return buffer.getvalue()
-
-
-def read_csv_as_text(content: bytes) -> pa.Table:
-    """Every CSV column as a string column, quoted multi-line values kept whole."""
-    header = next(csv.reader(io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")), [])
-    return pa_csv.read_csv(
-        io.BytesIO(content),
-        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-        convert_options=pa_csv.ConvertOptions(
-            column_types={name: pa.string() for name in header}, strings_can_be_null=False, quoted_strings_can_be_null=False
-        ),
-    )

@@ -1,4 +1,4 @@
-"""Column and table encryption: exact round trips, plain-Fernet compatibility, rotation, errors."""
+"""Fernet tokens for columns: exact round trips, plain-Fernet compatibility, key lists, errors."""
 
 import base64
 import random
@@ -9,21 +9,15 @@ import pyarrow as pa
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from ecommerce_pipeline.encryption import (
+from ecommerce_pipeline.fernet_tokens import (
     BatchEncryptor,
     DecryptionFailed,
     InvalidKeyList,
-    MissingPolicyColumns,
     decrypt_column,
-    decrypt_table,
-    encrypt_column,
-    encrypt_table,
     generate_key,
     key_list_problem,
     parse_keys,
-    rotate_table,
 )
-from ecommerce_pipeline.policy import PolicyError, load_policy
 
 TRICKY = [
     "Ada",
@@ -51,12 +45,12 @@ def plain_decrypt(key, tokens):
 
 
 def test_round_trip_is_exact_for_tricky_values(key):
-    tokens = encrypt_column(TRICKY, key)
+    tokens = BatchEncryptor(key).encrypt(TRICKY)
     assert decrypt_column(tokens, key) == TRICKY
 
 
 def test_tokens_open_with_plain_cryptography_fernet(key):
-    tokens = encrypt_column(TRICKY, key).to_pylist()
+    tokens = BatchEncryptor(key).encrypt(TRICKY).to_pylist()
     assert [token is None for token in tokens] == [value is None for value in TRICKY]
     assert plain_decrypt(key, tokens) == TRICKY
 
@@ -74,7 +68,7 @@ def test_tokens_open_with_plain_cryptography_fernet(key):
     ],
 )
 def test_every_column_kind_round_trips(key, make_input):
-    assert plain_decrypt(key, encrypt_column(make_input(TRICKY), key).to_pylist()) == TRICKY
+    assert plain_decrypt(key, BatchEncryptor(key).encrypt(make_input(TRICKY)).to_pylist()) == TRICKY
 
 
 def test_many_lengths_keep_their_order(key):
@@ -84,25 +78,25 @@ def test_many_lengths_keep_their_order(key):
         None if rng.random() < 0.05 else "".join(rng.choice("abcé日 ,\n") for _ in range(rng.randint(0, 300)))
         for _ in range(3_000)
     ]
-    assert plain_decrypt(key, encrypt_column(values, key).to_pylist()) == values
+    assert plain_decrypt(key, BatchEncryptor(key).encrypt(values).to_pylist()) == values
 
 
 def test_each_token_gets_its_own_iv_and_the_current_time(key):
     before = int(time.time())
-    tokens = encrypt_column(["same"] * 50, key).to_pylist()
+    tokens = BatchEncryptor(key).encrypt(["same"] * 50).to_pylist()
     assert len(set(tokens)) == 50
     assert len({base64.urlsafe_b64decode(token)[9:25] for token in tokens}) == 50
     assert all(before <= Fernet(key).extract_timestamp(token) <= int(time.time()) for token in tokens)
 
 
 def test_empty_and_all_null_columns(key):
-    assert encrypt_column([], key).to_pylist() == []
-    assert encrypt_column([None, None], key).to_pylist() == [None, None]
+    assert BatchEncryptor(key).encrypt([]).to_pylist() == []
+    assert BatchEncryptor(key).encrypt([None, None]).to_pylist() == [None, None]
     assert decrypt_column([None], key) == [None]
 
 
 def test_non_text_values_are_encrypted_as_their_text(key):
-    assert decrypt_column(encrypt_column(pa.array([7, None]), key), key) == ["7", None]
+    assert decrypt_column(BatchEncryptor(key).encrypt(pa.array([7, None])), key) == ["7", None]
 
 
 def test_explicit_ivs_must_cover_every_non_null_value(key):
@@ -112,10 +106,10 @@ def test_explicit_ivs_must_cover_every_non_null_value(key):
 
 def test_keys_are_newest_first_and_all_decrypt():
     old, new = generate_key(), generate_key()
-    written_with_old = encrypt_column(TRICKY, old)
+    written_with_old = BatchEncryptor(old).encrypt(TRICKY)
     ring = parse_keys(f"{new},{old}")
     assert decrypt_column(written_with_old, ring) == TRICKY
-    written_now = encrypt_column(TRICKY, ring).to_pylist()
+    written_now = ring.primary.encrypt(TRICKY).to_pylist()
     assert plain_decrypt(new, written_now) == TRICKY
     with pytest.raises(InvalidToken):
         Fernet(old).decrypt(written_now[0])
@@ -125,7 +119,7 @@ def test_whitespace_around_keys_is_tolerated():
     first, second = generate_key(), generate_key()
     ring = parse_keys(f"  {first} ,\n\t{second}\n")
     assert ring.size == 2
-    assert plain_decrypt(first, encrypt_column(["x"], ring).to_pylist()) == ["x"]
+    assert plain_decrypt(first, ring.primary.encrypt(["x"]).to_pylist()) == ["x"]
 
 
 GOOD = base64.urlsafe_b64encode(b"\xfb\xff" * 16).decode()  # a well-formed key holding "_" and "-"
@@ -165,7 +159,7 @@ def test_key_objects_do_not_show_their_keys(key):
 
 
 def test_wrong_key_raises_decryption_failed_naming_the_column(key):
-    tokens = encrypt_column(["secret"], key)
+    tokens = BatchEncryptor(key).encrypt(["secret"])
     with pytest.raises(DecryptionFailed, match="column 'email_address', row 0"):
         decrypt_column(tokens, generate_key(), column="email_address")
 
@@ -173,89 +167,3 @@ def test_wrong_key_raises_decryption_failed_naming_the_column(key):
 def test_plaintext_in_an_encrypted_column_is_not_passed_through(key):
     with pytest.raises(DecryptionFailed, match="column 'first_name'"):
         decrypt_column(["Ada"], key, column="first_name")
-
-
-def customer_info(rows: int = 4) -> pa.Table:
-    return pa.table(
-        {
-            "customer_id": [f"C{i}" for i in range(rows)],
-            "first_name": (TRICKY * rows)[:rows],
-            "last_name": [f"Lovelace {i}" for i in range(rows)],
-            "email_address": [None if i % 3 == 0 else f"ada{i}@example.com" for i in range(rows)],
-            "phone_number": [f"+1 555 010{i}" for i in range(rows)],
-            "shipping_address": [f"{i} Main St,\nSpringfield" for i in range(rows)],
-            "vip_status": [i % 2 == 0 for i in range(rows)],
-        }
-    )
-
-
-def test_encrypt_table_changes_exactly_the_policy_columns(key):
-    table = customer_info(12)
-    encrypted = encrypt_table(table, "customer_info", key)
-    policy_columns = load_policy().encrypted_columns("customer_info")
-    assert encrypted.column_names == table.column_names
-    for name in table.column_names:
-        if name in policy_columns:
-            assert encrypted.column(name).type == pa.string()
-            assert plain_decrypt(key, encrypted.column(name).to_pylist()) == table.column(name).to_pylist()
-            assert encrypted.column(name).to_pylist() != table.column(name).to_pylist()
-        else:
-            assert encrypted.column(name).equals(table.column(name)), name
-    assert decrypt_table(encrypted, "customer_info", key).equals(table)
-
-
-def test_pandas_frames_keep_their_index_and_other_columns(key):
-    frame = customer_info(6).to_pandas()
-    frame.index = [10, 20, 30, 40, 50, 60]
-    encrypted = encrypt_table(frame, "customer_info", key)
-    assert list(encrypted.index) == list(frame.index)
-    pd.testing.assert_series_equal(encrypted["customer_id"], frame["customer_id"])
-    pd.testing.assert_series_equal(encrypted["vip_status"], frame["vip_status"])
-    assert plain_decrypt(key, [None if pd.isna(t) else t for t in encrypted["email_address"]]) == [
-        None if pd.isna(v) else v for v in frame["email_address"]
-    ]
-    pd.testing.assert_frame_equal(decrypt_table(encrypted, "customer_info", key), frame)
-
-
-def test_a_policy_column_missing_from_the_table_is_named(key):
-    table = customer_info().drop_columns(["phone_number"])
-    with pytest.raises(MissingPolicyColumns, match="phone_number"):
-        encrypt_table(table, "customer_info", key)
-
-
-def test_unknown_segment_is_an_error(key):
-    with pytest.raises(PolicyError, match="unknown segment 'customers'"):
-        encrypt_table(customer_info(), "customers", key)
-
-
-def test_decrypt_table_with_a_wrong_key_names_the_column(key):
-    encrypted = encrypt_table(customer_info(), "customer_info", key)
-    with pytest.raises(DecryptionFailed, match="column 'first_name'"):
-        decrypt_table(encrypted, "customer_info", generate_key())
-
-
-def test_rotate_table_moves_data_to_the_new_primary_key():
-    old, new = generate_key(), generate_key()
-    table = customer_info(9)
-    rotated = rotate_table(encrypt_table(table, "customer_info", old), "customer_info", old, f"{new},{old}")
-    assert decrypt_table(rotated, "customer_info", new).equals(table)
-    with pytest.raises(DecryptionFailed):
-        decrypt_table(rotated, "customer_info", old)
-
-
-def test_batch_encryption_is_at_least_twice_as_fast_as_fernet_per_value(key):
-    rng = random.Random(3)
-    values = ["".join(rng.choice("abcdefghij KLMNOP,.@é") for _ in range(rng.randint(20, 120))) for _ in range(20_000)]
-    fernet, encryptor = Fernet(key), BatchEncryptor(key)
-
-    def best_of_three(run):
-        timings = []
-        for _ in range(3):
-            start = time.perf_counter()
-            run()
-            timings.append(time.perf_counter() - start)
-        return min(timings)
-
-    per_value = best_of_three(lambda: [fernet.encrypt(value.encode("utf-8")) for value in values])
-    batch = best_of_three(lambda: encryptor.encrypt(values))
-    assert per_value / batch >= 2, f"batch {batch:.3f}s vs per value {per_value:.3f}s"

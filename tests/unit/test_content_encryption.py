@@ -1,62 +1,32 @@
-"""What the NiFi processors do to one FlowFile's content, tested on bytes."""
+"""Encrypting a chunk's content, records by the policy or unreadable content whole, tested on bytes."""
 
 import datetime as dt
 import io
 
-import pyarrow.csv as pa_csv
-
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from ecommerce_pipeline.cleaning import InvalidCsv
+from ecommerce_pipeline.cleaning import clean_chunk, read_csv_as_text
 from ecommerce_pipeline.columns import CLEAN_COLUMNS, QUARANTINE_REASON_COLUMN
-from ecommerce_pipeline.encryption import generate_key, parse_keys
-from ecommerce_pipeline.flowfile_content import (
+from ecommerce_pipeline.content_encryption import (
     CSV,
-    OUTPUT_MIME_TYPES,
     PARQUET,
     UNREADABLE_CONTENT,
     UnreadableRecords,
-    clean_chunk,
     encrypt_content,
     encrypt_whole_content,
-    parquet_bytes,
     quarantine_reason,
-    read_csv_as_text,
 )
-from ecommerce_pipeline.sample_data import write_sample_csv
+from ecommerce_pipeline.fernet_tokens import generate_key, parse_keys
+from ecommerce_pipeline.lake_parquet import parquet_bytes
 
 
-@pytest.fixture(scope="module")
-def export(tmp_path_factory):
-    path = tmp_path_factory.mktemp("chunk") / "orders.csv"
-    write_sample_csv(path, rows=400, seed=9, bad_row_fraction=0.05, bom=True, crlf=True)
-    return path.read_bytes()
-
-
-def test_clean_chunk_counts_every_row_and_routes_by_reason(export):
-    cleaned = clean_chunk(export)
-    table = read_csv_as_text(cleaned.content)
-    assert table.column_names == [*CLEAN_COLUMNS, QUARANTINE_REASON_COLUMN]
-    reasons = table.column(QUARANTINE_REASON_COLUMN).to_pylist()
-    assert cleaned.rows_in == 400 == table.num_rows
-    assert cleaned.rows_quarantined == sum(1 for r in reasons if r) > 0
-    assert cleaned.rows_clean == sum(1 for r in reasons if not r)
-    attributes = cleaned.attributes()
-    assert int(attributes["clean.row.count"]) + int(attributes["quarantine.row.count"]) == int(attributes["record.count"])
-    assert sum(int(part.split(" x ")[0]) for part in attributes["quarantine.reasons"].split("; ")) >= cleaned.rows_quarantined
-
-
-def test_clean_chunk_rejects_unreadable_content():
-    with pytest.raises(InvalidCsv, match="binary content"):
-        clean_chunk(b"\x00\x01\x02PK")
-
-
-def test_encrypt_content_csv_changes_only_policy_columns_and_keeps_multiline_values(export):
+def test_encrypt_content_csv_changes_only_policy_columns_and_keeps_multiline_values(messy_export):
     key = generate_key()
-    routed = read_csv_as_text(clean_chunk(export).content)
+    routed = read_csv_as_text(clean_chunk(messy_export).content)
     customers = routed.select(["customer_id", "first_name", "last_name", "email_address", "phone_number",
                                "shipping_address", "vip_status"])
     buffer = io.BytesIO()
@@ -143,7 +113,6 @@ def test_encrypt_content_csv_output_stays_text_and_an_unknown_format_is_an_error
     out = read_csv_as_text(encrypt_content(csv_bytes(PAYMENTS_FROM_QUERY_RECORD), "payment_and_delivery_info", keys,
                                            output_format=CSV))
     assert out.column("total_purchase_value").to_pylist() == ["10.5", ""]
-    assert OUTPUT_MIME_TYPES == {PARQUET: "application/vnd.apache.parquet", CSV: "text/csv"}
     with pytest.raises(ValueError, match="output format 'avro'"):
         encrypt_content(csv_bytes(PAYMENTS_FROM_QUERY_RECORD), "payment_and_delivery_info", keys, output_format="avro")
 
@@ -160,7 +129,6 @@ def test_encrypt_whole_content_is_one_token_plain_fernet_opens_with_the_newest_k
 def test_quarantine_reason_is_one_line_with_a_default():
     assert quarantine_reason("wrong header:\n  missing  Order ID") == "wrong header: missing Order ID"
     assert quarantine_reason("") == quarantine_reason(None) == quarantine_reason(" \n") == UNREADABLE_CONTENT
-    assert UNREADABLE_CONTENT == "unreadable content"
 
 
 @pytest.mark.parametrize(
