@@ -158,7 +158,7 @@ def test_a_messy_export_and_a_broken_file_are_stored_or_quarantined_once(compose
     assert Fernet(lake_key()).decrypt(stored["Body"].read()) == broken_content
 
 
-def test_nifi_runs_as_uid_1000_from_the_nar_without_virtualenvs(compose_stack):
+def test_nifi_runs_as_uid_1000_from_the_nar_without_pip_or_virtualenvs(compose_stack):
     listing = compose_stack.compose("exec", "-T", "--user", "1000", "nifi", "python3", "-c", (
         "import json, os, pathlib; print(json.dumps({'processes': [(p.stat().st_uid, (p / 'cmdline').read_bytes()"
         ".decode(errors='replace').replace(chr(0), ' ')) for p in pathlib.Path('/proc').glob('[0-9]*')], "
@@ -172,6 +172,8 @@ def test_nifi_runs_as_uid_1000_from_the_nar_without_virtualenvs(compose_stack):
     assert {uid for uid, _ in nifi} == {1000}
     assert not any(re.search(r"\bpip\b|-m venv", command) for _, command in found["processes"])
     assert not found["python_work"], "NiFi made a virtualenv instead of using the NAR's bundled dependencies"
+    pip = compose_stack.compose("exec", "-T", "--user", "1000", "nifi", "python3", "-m", "pip", "--version")
+    assert pip.returncode != 0 and "No module named pip" in pip.stderr, "the image has no pip"
 
 
 @pytest.fixture
