@@ -6,7 +6,7 @@ import subprocess
 import sys
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -73,7 +73,7 @@ class NiFi:
     port: int
     ca_cert: Path
     username: str
-    password: str
+    password: str = field(repr=False)  # pytest prints fixture values in failure reports
 
     @property
     def api(self) -> str:

@@ -1,11 +1,12 @@
 """Logging in to NiFi with nipyapi over verified TLS, with one-line errors for the usual failures."""
 
 import socket
+import ssl
 from pathlib import Path
 
 import nipyapi
 
-from provisioning.paths import NIFI_CA_CERT
+from provisioning.paths import DOCKER_CA_CERT, NIFI_CA_CERT
 
 
 class DeployError(RuntimeError):
@@ -15,14 +16,15 @@ class DeployError(RuntimeError):
 def connect(settings: dict[str, str]) -> None:
     """Points nipyapi at NiFi (NIFI_HTTPS_PORT) and logs in with NIFI_USERNAME / NIFI_PASSWORD."""
     port = settings.get("NIFI_HTTPS_PORT", "8443")
-    ca_cert = Path(settings.get("NIFI_CA_CERT") or NIFI_CA_CERT)
     for name in ("NIFI_USERNAME", "NIFI_PASSWORD"):
         if not settings.get(name, "").strip():
             raise DeployError(f"{name} is not set: add it to .env (see .env.example) or the environment")
+    if not _port_open(int(port)):
+        raise DeployError(f"NiFi is not reachable on https://localhost:{port}: start it with `nifi/stack up` "
+                          "(or `docker compose up -d --wait`)")
+    ca_cert = Path(settings.get("NIFI_CA_CERT") or _stack_ca_cert(int(port)))
     if not ca_cert.exists():
         raise DeployError(f"no CA certificate at {ca_cert}: start NiFi with `nifi/stack up` (or set NIFI_CA_CERT)")
-    if not _port_open(int(port)):
-        raise DeployError(f"NiFi is not reachable on https://localhost:{port}: start it with `nifi/stack up`")
     nipyapi.config.nifi_config.host = f"https://localhost:{port}/nifi-api"
     nipyapi.security.set_service_ssl_context(service="nifi", ca_file=str(ca_cert))
     try:
@@ -32,6 +34,22 @@ def connect(settings: dict[str, str]) -> None:
         raise DeployError(f"NiFi on port {port} did not accept the login: {_one_line(error)}") from None
     if not logged_in:
         raise DeployError("NiFi refused NIFI_USERNAME / NIFI_PASSWORD from .env")
+
+
+def _stack_ca_cert(port: int) -> Path:
+    """The CA of the stack that answers on the port: the native one's, or the one docker compose exported."""
+    found = [ca for ca in (NIFI_CA_CERT, DOCKER_CA_CERT) if ca.exists()]
+    return next((ca for ca in found if _verifies(ca, port)), found[0] if found else NIFI_CA_CERT)
+
+
+def _verifies(ca_cert: Path, port: int) -> bool:
+    context = ssl.create_default_context(cafile=str(ca_cert))
+    try:
+        with socket.create_connection(("localhost", port), timeout=10) as sock:
+            with context.wrap_socket(sock, server_hostname="localhost"):
+                return True
+    except (ssl.SSLError, OSError):
+        return False
 
 
 def _port_open(port: int) -> bool:

@@ -38,15 +38,22 @@ class FlowSettings:
 
 
 def flow_settings(settings: dict[str, str]) -> FlowSettings:
-    """Every value the flow needs from the environment, checked before NiFi is touched."""
+    """Every value the flow needs from the environment, checked before NiFi is touched.
+
+    The inbox and the S3 endpoint are where NiFi finds them: the tools' own values, unless
+    FLOW_INBOX_DIRECTORY / FLOW_S3_ENDPOINT_URL say otherwise (NiFi in a container sees
+    /data/inbox and http://minio:9000).
+    """
     keys = _required(settings, "FERNET_KEYS")
     problem = key_list_problem(keys, "FERNET_KEYS")
     if problem:
         raise DeployError(problem)
     values = {
-        "Inbox Directory": str(Path(settings.get("INBOX_DIR") or REPO / "data" / "inbox").resolve()),
+        "Inbox Directory": settings.get("FLOW_INBOX_DIRECTORY")
+        or str(Path(settings.get("INBOX_DIR") or REPO / "data" / "inbox").resolve()),
         "Fernet Keys": keys,
-        "S3 Endpoint URL": settings.get("S3_ENDPOINT_URL") or f"http://127.0.0.1:{settings.get('MINIO_API_PORT', '9000')}",
+        "S3 Endpoint URL": settings.get("FLOW_S3_ENDPOINT_URL") or settings.get("S3_ENDPOINT_URL")
+        or f"http://127.0.0.1:{settings.get('MINIO_API_PORT', '9000')}",
         "S3 Bucket": settings.get("S3_BUCKET") or "ecommerce-lake",
         # the flow's own least-privilege MinIO user (nifi/provisioning/minio_access.py), never root
         "S3 Access Key ID": _required(settings, "MINIO_FLOW_USER"),

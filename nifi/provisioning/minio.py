@@ -85,17 +85,18 @@ def minio_up(env: dict[str, str], count: int = 1) -> None:
     check = "cluster" if count > 1 else "live"
     for server in servers:
         wait_until(server.service, lambda: http_ok(health_url(server.api_port, check)), timeout=120)
-    ensure_bucket(env)
-    ensure_access(env, f"http://127.0.0.1:{servers[0].api_port}")
+    endpoint = f"http://127.0.0.1:{servers[0].api_port}"
+    ensure_bucket(env, endpoint)
+    ensure_access(env, endpoint)
     say(f"minio: healthy ({health_url(servers[0].api_port, check)}"
         f"{f', {count} servers, erasure-coded' if count > 1 else ''})")
 
 
-def ensure_bucket(env: dict[str, str]) -> None:
+def ensure_bucket(env: dict[str, str], endpoint_url: str) -> None:
     """The bucket the flow writes to; the S3 API needs signed requests, so boto3 makes it."""
     from ecommerce_pipeline.settings import S3Settings
 
-    s3 = S3Settings.from_settings({**env, "S3_ENDPOINT_URL": f"http://127.0.0.1:{env['MINIO_API_PORT']}"})
+    s3 = S3Settings.from_settings({**env, "S3_ENDPOINT_URL": endpoint_url})
     client = s3.client()
     existing = {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}
     if s3.bucket not in existing:

@@ -7,6 +7,7 @@ of a cluster renders the same templates; only the values of its NiFiNode differ.
 
 import string
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -24,6 +25,21 @@ MIN_PASSWORD_LENGTH = 12
 MIN_SENSITIVE_KEY_LENGTH = 12
 
 
+@dataclass(frozen=True)
+class HttpsListener:
+    """Where NiFi's HTTPS binds, and the host:port names clients reach it by (nifi.web.proxy.host)."""
+
+    host: str
+    port: int
+    proxy_hosts: tuple[str, ...]
+
+    @classmethod
+    def loopback(cls, node: "NiFiNode", cluster: list["NiFiNode"]) -> "HttpsListener":
+        """The native stack's: this machine only; a node also answers requests addressed to its peers."""
+        return cls("127.0.0.1", node.https_port,
+                   tuple(f"{host}:{peer.https_port}" for peer in cluster for host in ("localhost", "127.0.0.1")))
+
+
 class ConfTemplate(string.Template):
     """`@{name}` placeholders: `${...}` belongs to logback and NiFi's expression language."""
 
@@ -33,8 +49,9 @@ class ConfTemplate(string.Template):
 CLUSTER_STATE_PROVIDER = "zk-provider"  # its id in state-management.xml
 
 
-def render_conf(home: Path, env: dict[str, str], tls: TlsStores, node: NiFiNode, cluster: list[NiFiNode]) -> None:
-    """conf/ of `node`; `cluster` is every node of its cluster (just `node` when there is none)."""
+def render_conf(home: Path, env: dict[str, str], tls: TlsStores, node: NiFiNode, cluster: list[NiFiNode],
+                listener: HttpsListener) -> None:
+    """conf/ of `node`, listening on `listener`; `cluster` is every node of its cluster (just `node` when there is none)."""
     username, password = _required(env, "NIFI_USERNAME"), _required(env, "NIFI_PASSWORD")
     sensitive_key = _required(env, "NIFI_SENSITIVE_PROPS_KEY")
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -46,9 +63,9 @@ def render_conf(home: Path, env: dict[str, str], tls: TlsStores, node: NiFiNode,
         "home": str(home),
         "logs": str(node.logs),
         "python": sys.executable,
-        "https_host": "127.0.0.1",
-        "https_port": str(node.https_port),
-        "proxy_hosts": ",".join(f"{host}:{peer.https_port}" for peer in cluster for host in ("localhost", "127.0.0.1")),
+        "https_host": listener.host,
+        "https_port": str(listener.port),
+        "proxy_hosts": ",".join(listener.proxy_hosts),
         "sensitive_props_key": sensitive_key,
         "keystore": str(tls.keystore),
         "truststore": str(tls.truststore),

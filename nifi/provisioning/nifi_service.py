@@ -17,7 +17,7 @@ from .java import find_java, java_major
 from .layout import NiFiNode, nifi_nodes
 from .nifi_api import NiFiApi, NiFiApiError
 from .nifi_assembly import NIFI_VERSION, assemble_nifi
-from .nifi_conf import render_conf
+from .nifi_conf import HttpsListener, render_conf
 from .paths import NIFI_CA_CERT
 from .processes import StackError, not_running, running_pid, say, spawn, tail, wait_until
 from .processors_nar import build_processors_nar, install_processors_nar, is_installed, python_version
@@ -62,13 +62,7 @@ def nifi_up(env: dict[str, str], count: int = 1) -> None:
         zookeeper_up(env, home, java_home)
     started = time.monotonic()
     for node in to_start:
-        tls = ensure_tls(node.tls, NIFI_CA_CERT, java_home, node.name)
-        node.logs.mkdir(parents=True, exist_ok=True)
-        render_conf(home, env, tls, node, nodes)
-        install_processors_nar(nar, node.extensions)
-        say(f"{node.service}: starting NiFi {NIFI_VERSION} on https://localhost:{node.https_port}/nifi"
-            " (first boot unpacks NARs)")
-        spawn(node.service, launch_command(java_home, home, node), {}, cwd=node.state)
+        _start_node(env, java_home, home, nar, node, nodes, HttpsListener.loopback(node, nodes))
     apis = [_wait_for_login(env, node) for node in nodes]
     if to_start:
         say(f"nifi: {len(nodes)} node(s) answered an authenticated call after {time.monotonic() - started:.0f}s")
@@ -77,6 +71,32 @@ def nifi_up(env: dict[str, str], count: int = 1) -> None:
         say(f"nifi: cluster of {count} formed {time.monotonic() - started:.0f}s after the start")
     grant_admin_policies(apis[0], nodes)
     say(f"nifi: healthy (NiFi {apis[0].get('/flow/about')['about']['version']}; CA certificate {NIFI_CA_CERT})")
+
+
+def start_nifi(env: dict[str, str], java_home: Path, home: Path, nar: Path, listener: HttpsListener,
+               dns_names: tuple[str, ...] = ()) -> NiFiApi:
+    """One NiFi on `listener` (the image's entrypoint): started the way `nifi_up` starts a node,
+    then logged in and the admin's policies granted."""
+    say(f"nifi: Java {java_major(java_home)} at {java_home}")
+    node = NiFiNode(1, 1, listener.port, 0, 0)
+    started = time.monotonic()
+    _start_node(env, java_home, home, nar, node, [node], listener, dns_names)
+    api = _wait_for_login(env, node)
+    say(f"nifi: answered an authenticated call after {time.monotonic() - started:.0f}s")
+    grant_admin_policies(api, [node])
+    return api
+
+
+def _start_node(env: dict[str, str], java_home: Path, home: Path, nar: Path, node: NiFiNode,
+                cluster: list[NiFiNode], listener: HttpsListener, dns_names: tuple[str, ...] = ()) -> None:
+    """TLS and conf rendered, the processors NAR installed, the JVM started: natively and in the image alike."""
+    tls = ensure_tls(node.tls, NIFI_CA_CERT, java_home, node.name, dns_names)
+    node.logs.mkdir(parents=True, exist_ok=True)
+    render_conf(home, env, tls, node, cluster, listener)
+    install_processors_nar(nar, node.extensions)
+    say(f"{node.service}: starting NiFi {NIFI_VERSION} on https://localhost:{listener.port}/nifi"
+        " (first boot unpacks NARs)")
+    spawn(node.service, launch_command(java_home, home, node), {}, cwd=node.state)
 
 
 def launch_command(java_home: Path, home: Path, node: NiFiNode) -> list[str]:

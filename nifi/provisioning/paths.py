@@ -10,3 +10,8 @@ ENV_FILE = Path(os.environ.get("ECOMMERCE_PIPELINE_ENV_FILE", REPO / ".env"))
 
 NIFI_STATE = STATE / "nifi"
 NIFI_CA_CERT = NIFI_STATE / "tls" / "ca.pem"  # the one CA: it signs every node's certificate
+
+# docker-compose.yml's side of the checkout (fixed paths: compose reads them relative to the repository).
+DOCKER_STATE = REPO / ".stack" / "docker"
+DOCKER_BUILD = DOCKER_STATE / "build"  # the pieces the images copy: NiFi home, processors NAR, MinIO
+DOCKER_CA_CERT = DOCKER_STATE / "ca" / "ca.pem"  # the compose NiFi's CA, exported through a bind mount

@@ -1,5 +1,8 @@
 """NiFi's TLS material, made once: a local CA, a certificate per node, PKCS12 stores.
 
+The certificate names localhost and 127.0.0.1, plus any DNS names the caller adds (in
+docker compose, the service name other containers reach NiFi by).
+
 The CA certificate is exported as PEM (paths.NIFI_CA_CERT) so curl (--cacert), nipyapi,
 browsers and the tests verify NiFi's certificate instead of switching verification off.
 Its key stays beside it (0600), so every node of a cluster gets its own certificate from
@@ -31,25 +34,29 @@ class TlsStores:
     ca_cert: Path
 
 
-def ensure_tls(directory: Path, ca_cert: Path, java_home: Path, subject: str = "localhost") -> TlsStores:
+def ensure_tls(directory: Path, ca_cert: Path, java_home: Path, subject: str = "localhost",
+               dns_names: tuple[str, ...] = ()) -> TlsStores:
     """The stores in `directory` for a node named `subject` (its certificate's CN), signed by the CA
-    at `ca_cert`; generated on first use and kept while that CA is the one that signed them."""
+    at `ca_cert`; generated on first use and kept while that CA signed them and the names stay the same."""
     secrets_file = directory / "stores.json"
+    names = sorted({"localhost", *dns_names})
     stores = TlsStores(directory / "keystore.p12", directory / "truststore.p12", "", ca_cert)
     ca_key, ca = _ensure_certificate_authority(ca_cert)
     if secrets_file.exists() and stores.keystore.exists() and stores.truststore.exists():
         saved = json.loads(secrets_file.read_text())
-        if saved.get("ca") == _fingerprint(ca) and saved.get("subject", "localhost") == subject:
+        if saved.get("ca") == _fingerprint(ca) and saved.get("subject", "localhost") == subject and \
+                saved.get("dns_names", ["localhost"]) == names:
             return TlsStores(**{**stores.__dict__, "password": saved["password"]})
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     password = secrets.token_urlsafe(24)
-    server_key, server = _server_certificate(ca_key, ca, subject)
+    server_key, server = _server_certificate(ca_key, ca, subject, names)
     stores.keystore.write_bytes(pkcs12.serialize_key_and_certificates(
         b"nifi-key", server_key, server, [ca], serialization.BestAvailableEncryption(password.encode())))
     stores.truststore.unlink(missing_ok=True)
     _import_trusted_certificate(java_home, ca_cert, stores.truststore, password)
-    secrets_file.write_text(json.dumps({"password": password, "ca": _fingerprint(ca), "subject": subject}))
+    secrets_file.write_text(json.dumps({"password": password, "ca": _fingerprint(ca), "subject": subject,
+                                        "dns_names": names}))
     for path in (secrets_file, stores.keystore, stores.truststore):
         path.chmod(0o600)
     return TlsStores(**{**stores.__dict__, "password": password})
@@ -96,7 +103,7 @@ def _certificate_authority():
     return key, cert
 
 
-def _server_certificate(ca_key, ca: x509.Certificate, subject: str):
+def _server_certificate(ca_key, ca: x509.Certificate, subject: str, dns_names: list[str]):
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.timezone.utc)
     cert = (
@@ -105,7 +112,7 @@ def _server_certificate(ca_key, ca: x509.Certificate, subject: str):
         .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=VALID_DAYS))
         .add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName(name) for name in dict.fromkeys([subject, "localhost"])]
+            [x509.DNSName(name) for name in dict.fromkeys([subject, *dns_names])]
             + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
                        critical=False)

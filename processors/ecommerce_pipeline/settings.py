@@ -4,7 +4,7 @@ Secrets (Fernet keys, S3 and NiFi credentials) live only there, never in git or 
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -41,7 +41,7 @@ S3_ACCOUNTS = {
 class S3Settings:
     endpoint_url: str
     access_key: str
-    secret_key: str
+    secret_key: str = field(repr=False)  # kept out of logs and test reports
     bucket: str
 
     @classmethod

@@ -42,14 +42,19 @@ def stack_constant(name: str) -> str:
 
 
 def test_same_nifi_version():
-    assert COMPOSE["services"]["nifi"]["image"] == f"apache/nifi:{stack_constant('NIFI_VERSION')}"
+    assert COMPOSE["services"]["nifi"]["image"] == f"ecommerce-pipeline/nifi:{stack_constant('NIFI_VERSION')}"
     pom = (REPO / "nifi" / "assembly" / "pom.xml").read_text()
     assert f"<nifi.version>{stack_constant('NIFI_VERSION')}</nifi.version>" in pom
 
 
 def test_same_minio_version():
-    args = COMPOSE["services"]["minio"]["build"]["args"]
-    assert args["MINIO_VERSION"] == stack_constant("MINIO_VERSION")
+    assert COMPOSE["services"]["minio"]["image"] == f"ecommerce-pipeline/minio:{stack_constant('MINIO_VERSION')}"
+
+
+def test_both_images_build_from_the_base_image_the_stack_makes_when_none_can_be_pulled():
+    for service in ("nifi", "minio"):
+        dockerfile = (REPO / COMPOSE["services"][service]["build"]["dockerfile"]).read_text()
+        assert re.findall(r"^FROM (\S+)", dockerfile, flags=re.MULTILINE) == [stack_constant("BASE_IMAGE")], service
 
 
 def test_ports_come_from_the_same_variables_with_the_same_defaults():
@@ -63,11 +68,20 @@ def test_every_variable_compose_reads_is_documented_in_env_example():
     assert used <= set(ENV_EXAMPLE), used - set(ENV_EXAMPLE)
 
 
-def test_processors_and_inbox_are_mounted_as_in_the_native_stack():
+def test_inbox_and_ca_are_mounted_where_the_container_and_the_host_tools_expect_them():
+    from provisioning.container import CA_EXPORT, INBOX
+    from provisioning.paths import DOCKER_CA_CERT
+
     volumes = COMPOSE["services"]["nifi"]["volumes"]
-    assert "./processors:/opt/nifi/nifi-current/python_extensions:ro" in volumes
-    assert any(v.startswith("./data/inbox:") for v in volumes)
+    assert f"./data/inbox:{INBOX}" in volumes
+    assert f"./{DOCKER_CA_CERT.parent.relative_to(REPO)}:{CA_EXPORT}" in volumes
+    assert not any("processors" in volume for volume in volumes), "the processors come from the NAR in the image"
 
 
-def test_nifi_heap_is_at_most_two_gigabytes():
-    assert COMPOSE["services"]["nifi"]["environment"]["NIFI_JVM_HEAP_MAX"] in {"1g", "2g"}
+def test_nifi_starts_and_reports_health_through_the_stacks_own_code():
+    nifi = COMPOSE["services"]["nifi"]
+    dockerfile = (REPO / nifi["build"]["dockerfile"]).read_text()
+    assert 'ENTRYPOINT ["python3", "-m", "provisioning.container"]' in dockerfile
+    assert nifi["healthcheck"]["test"] == ["CMD", "python3", "-m", "provisioning.container", "health"]
+    assert COMPOSE["services"]["minio-init"]["image"] == nifi["image"]
+    assert COMPOSE["services"]["minio-init"]["command"] == ["bucket"]
