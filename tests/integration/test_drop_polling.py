@@ -6,7 +6,7 @@ import uuid
 import pyarrow.parquet as pq
 import pytest
 
-from ecommerce_pipeline.encryption import generate_key
+from ecommerce_pipeline.fernet_tokens import generate_key
 from ecommerce_pipeline.ingest import ingest_file
 from ecommerce_pipeline.lake_watch import PARQUET_TRAILER_BYTES, LakeWatch, Outcome, outcome, stem_prefixes
 from ecommerce_pipeline.sample_data import write_sample_csv

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ecommerce_pipeline.encryption import generate_key
+from ecommerce_pipeline.fernet_tokens import generate_key
 from ecommerce_pipeline.ingest import ingest_file
 from ecommerce_pipeline.ledger import Claim, IngestRecord, claim, ledger_key
 from ecommerce_pipeline.sample_data import write_sample_csv

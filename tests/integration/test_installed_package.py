@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from conftest import REPO
-from ecommerce_pipeline.encryption import generate_key
+from ecommerce_pipeline.fernet_tokens import generate_key
 from ecommerce_pipeline.sample_data import write_sample_csv
 from lake import delete_objects, keys_of
 
