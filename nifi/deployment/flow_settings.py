@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecommerce_pipeline.fernet_tokens import key_list_problem
-from ecommerce_pipeline.segments import segment_queries
+from ecommerce_pipeline.segment_routes import segment_queries
 
 from .connection import DeployError
 

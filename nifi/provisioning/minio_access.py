@@ -12,8 +12,7 @@ from minio.error import MinioException
 from minio.minioadmin import MinioAdmin
 
 from ecommerce_pipeline.object_keys import QUARANTINE_PREFIX
-from ecommerce_pipeline.segment_types import QUARANTINE
-from ecommerce_pipeline.segments import segment_queries
+from ecommerce_pipeline.segment_routes import QUARANTINE, segment_queries
 from ecommerce_pipeline.settings import MissingSetting, S3Settings
 
 from .processes import StackError, say

@@ -1,6 +1,5 @@
-"""E-commerce ingestion: the NiFi Python processors and the core they share.
+"""E-commerce ingestion: the core the NiFi Python processors share with the command-line tools.
 
-NiFi loads this folder as one extension package (its modules import each other and
-``requirements.txt`` is installed into the processors' environment); the command-line
-tools and the tests import the same modules as ``ecommerce_pipeline``.
+The processors NAR carries this package beside `ecommerce_processors` (and their locked
+dependencies); the command-line tools and the tests import the same modules as ``ecommerce_pipeline``.
 """

@@ -10,7 +10,7 @@ writing Parquet, so a segment's files have one schema however they were made.
 import pyarrow as pa
 import pyarrow.compute as pc
 
-QUARANTINE = "quarantine"
+from .segment_routes import QUARANTINE
 SEGMENT_COLUMN_TYPES = {"order_date": pa.date32(), "total_purchase_value": pa.float64()}
 
 MILLIS_PER_DAY = 86_400_000

@@ -6,22 +6,12 @@ here for the command-line tools, tests and benchmarks. Both call the input FLOWF
 all-text table `cleaning.routable_frame` makes.
 """
 
-from pathlib import Path
-
 import duckdb
 import pyarrow as pa
 
-from .segment_types import QUARANTINE
+from .segment_routes import QUARANTINE, segment_queries
 
-SEGMENT_SQL_DIR = Path(__file__).resolve().parent / "segment_sql"  # package data: in every install
-
-
-def segment_queries(sql_dir: Path = SEGMENT_SQL_DIR) -> dict[str, str]:
-    """Route name -> SQL, from the .sql files (the file stem is the route's name)."""
-    queries = {path.stem: path.read_text() for path in sorted(sql_dir.glob("*.sql"))}
-    if not queries:
-        raise FileNotFoundError(f"no segment SQL files in {sql_dir}")
-    return queries
+__all__ = ["QUARANTINE", "segment_queries", "split_segments"]
 
 
 def split_segments(routable: pa.Table, queries: dict[str, str] | None = None) -> dict[str, pa.Table]:
