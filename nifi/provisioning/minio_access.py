@@ -5,7 +5,10 @@ MinioAdmin): a policy of the same name is replaced and a user's secret reset, so
 bucket, rule or .env secret takes effect on the next `up`.
 """
 
+import time
 from urllib.parse import urlsplit
+
+import urllib3
 
 from minio.credentials import StaticProvider
 from minio.error import MinioException
@@ -18,6 +21,7 @@ from ecommerce_pipeline.settings import MissingSetting, S3Settings
 from .processes import StackError, say
 
 # The flow's "Landing Prefix" parameter: GetLandingBucketObject reads exports there and deletes them once stored.
+IAM_READY_SECONDS = 120  # distributed MinIO answers 503 to admin calls for a while after it reports healthy
 LANDING_PREFIX = "landing/"
 # The ledger of ingested files' digests: the flow reads it and adds to it with conditional puts.
 LEDGER_PREFIX = "_ingested/"
@@ -59,13 +63,21 @@ def ensure_access(env: dict[str, str], endpoint_url: str) -> None:
                        secure=endpoint.scheme == "https")
     for user, policy_name, policy in ((flow, FLOW_POLICY, flow_policy(root.bucket)),
                                       (analyst, ANALYST_POLICY, analyst_policy(root.bucket))):
-        try:
-            admin.policy_add(policy_name, policy=policy)
-            admin.user_add(user.access_key, user.secret_key)
-            admin.policy_set(policy_name, user=user.access_key)
-        except MinioException as error:
-            raise StackError(f"minio: could not set up the user {user.access_key!r} with policy {policy_name}: "
-                             f"{error}") from None
+        deadline = time.monotonic() + IAM_READY_SECONDS
+        while True:
+            try:
+                admin.policy_add(policy_name, policy=policy)
+                admin.user_add(user.access_key, user.secret_key)
+                admin.policy_set(policy_name, user=user.access_key)
+                break
+            except urllib3.exceptions.HTTPError as error:  # 503 while distributed MinIO loads its IAM
+                if time.monotonic() > deadline:
+                    raise StackError(f"minio: the admin API did not answer within {IAM_READY_SECONDS}s: {error}") from None
+                say("minio: waiting for the admin API (MinIO is still loading its users and policies)")
+                time.sleep(3)
+            except MinioException as error:
+                raise StackError(f"minio: could not set up the user {user.access_key!r} with policy {policy_name}: "
+                                 f"{error}") from None
     say(f"minio: users for the flow and for analysts hold only policies {FLOW_POLICY} and {ANALYST_POLICY}")
 
 
