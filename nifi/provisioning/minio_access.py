@@ -20,8 +20,8 @@ from ecommerce_pipeline.settings import MissingSetting, S3Settings
 
 from .processes import StackError, say
 
-# The flow's "Landing Prefix" parameter: GetLandingBucketObject reads exports there and deletes them once stored.
 IAM_READY_SECONDS = 120  # distributed MinIO answers 503 to admin calls for a while after it reports healthy
+# The flow's "Landing Prefix" parameter: GetLandingBucketObject reads exports there and deletes them once stored.
 LANDING_PREFIX = "landing/"
 # The ledger of ingested files' digests: the flow reads it and adds to it with conditional puts.
 LEDGER_PREFIX = "_ingested/"
