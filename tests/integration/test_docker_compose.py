@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import pytest
 from cryptography.fernet import Fernet
 
+from browser import group_on_canvas, launch, log_in, new_page, session_token, trusting_home
 from conftest import REPO, NiFi, free_port
 from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
 from ecommerce_pipeline.sample_data import write_sample_csv
@@ -30,7 +31,6 @@ from ecommerce_pipeline.settings import S3Settings, load_settings
 from inbox import drop, lake_key, wait_for_quarantined_file, wait_for_rows
 from lake import assert_lake_holds_exactly, assert_no_plaintext, keys_of, read_objects, write_bad_export
 from provisioning.paths import DOCKER_CA_CERT
-from test_nifi_ui import CHROMIUM, TIMEOUT_MS, VIEWPORT, group_on_canvas, launch, log_in, session_token
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]
 
@@ -181,24 +181,14 @@ def browser(compose_stack, tmp_path):
     """Chromium trusting the CA the NiFi container exported (an NSS database in a throwaway $HOME)."""
     from playwright.sync_api import sync_playwright
 
-    missing = [tool for tool in (CHROMIUM, "certutil") if not shutil.which(tool)]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} missing: run tests/install_chromium (as root)")
-    nssdb = tmp_path / ".pki" / "nssdb"
-    nssdb.mkdir(parents=True)
-    for certutil in (["-N", "--empty-password"],
-                     ["-A", "-n", "compose CA", "-t", "C,,", "-i", str(compose_stack.nifi.ca_cert)]):
-        subprocess.run(["certutil", "-d", f"sql:{nssdb}", *certutil], check=True, capture_output=True, timeout=60)
     with sync_playwright() as driver:
-        chromium = launch(driver, tmp_path)
+        chromium = launch(driver, trusting_home(tmp_path, compose_stack.nifi.ca_cert))
         yield chromium
         chromium.close()
 
 
 def test_chromium_logs_in_through_the_containers_https(compose_stack, browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
+    page = new_page(browser)
     try:
         log_in(page, compose_stack.nifi, compose_stack.nifi.password)
         group = group_on_canvas(page, "ecommerce-ingest")
@@ -208,4 +198,4 @@ def test_chromium_logs_in_through_the_containers_https(compose_stack, browser):
         assert session_token(page), "logging in set no session token"
         assert page.url.startswith(f"https://localhost:{compose_stack.nifi.port}/nifi")
     finally:
-        context.close()
+        page.context.close()

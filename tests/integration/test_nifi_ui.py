@@ -1,32 +1,20 @@
-"""NiFi's web UI in a real browser: Debian's Chromium driven by Playwright (sync API).
+"""NiFi's web UI in a real browser: Debian's Chromium driven by Playwright (browser.py).
 
-Chromium comes from `tests/install_chromium` (never `playwright install`). The browser trusts the
-stack's CA through an NSS database in a throwaway $HOME (Chromium on Linux reads user trust
-anchors from $HOME/.pki/nssdb), so TLS is verified, not ignored: a browser without that
-database refuses the page. The tests also save docs/nifi-flow.png and docs/nifi-flow-group.png.
+TLS is verified against the stack's CA, not ignored: a browser without the CA refuses the page.
+The tests also save docs/nifi-flow.png and docs/nifi-flow-group.png.
 """
 
-import json
-import os
 import re
-import shutil
-import ssl
-import subprocess
 import urllib.parse
-import urllib.request
 
 import pytest
 
+from browser import TIMEOUT_MS, group_on_canvas, launch, log_in, new_page, open_login, rest, session_token, trusting_home, ui
 from conftest import REPO
 from lake import BAD_EXPORTS
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 60_000
-VIEWPORT = {"width": 1920, "height": 1200}
 DOCS = REPO / "docs"
 # test_flow_in_nifi.py drops these on purpose; NiFi keeps their bulletins for 5 minutes.
 DELIBERATELY_BAD_INPUT = re.compile(r"\bbad-(?:%s)-[0-9a-f]{8}\.csv\b" % "|".join(map(re.escape, BAD_EXPORTS)))
@@ -35,15 +23,7 @@ DELIBERATELY_BAD_INPUT = re.compile(r"\bbad-(?:%s)-[0-9a-f]{8}\.csv\b" % "|".joi
 @pytest.fixture(scope="module")
 def browser_home(nifi, tmp_path_factory):
     """A $HOME whose NSS database trusts the stack's CA (and nothing else added)."""
-    missing = [tool for tool in (CHROMIUM, "certutil") if not shutil.which(tool)]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} missing: run tests/install_chromium (as root)")
-    home = tmp_path_factory.mktemp("chromium-home")
-    nssdb = home / ".pki" / "nssdb"
-    nssdb.mkdir(parents=True)
-    for certutil in (["-N", "--empty-password"], ["-A", "-n", "ecommerce-pipeline local CA", "-t", "C,,", "-i", str(nifi.ca_cert)]):
-        subprocess.run(["certutil", "-d", f"sql:{nssdb}", *certutil], check=True, capture_output=True, timeout=60)
-    return home
+    return trusting_home(tmp_path_factory.mktemp("chromium-home"), nifi.ca_cert)
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +39,6 @@ def shown_as(drawn: str, name: str) -> bool:
     return drawn == name or (drawn.endswith("…") and name.startswith(drawn[:-1]))
 
 
-def launch(playwright, home):
-    """Headless Chromium with $HOME at `home`; Playwright gives it a fresh temporary profile."""
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS,
-                                      env={**os.environ, "HOME": str(home)})
-
-
 @pytest.fixture(scope="module")
 def browser(playwright, browser_home):
     browser = launch(playwright, browser_home)
@@ -74,45 +48,9 @@ def browser(playwright, browser_home):
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(TIMEOUT_MS)
-    yield context.new_page()
-    context.close()
-
-
-def ui(nifi):
-    return f"https://localhost:{nifi.port}/nifi"
-
-
-def open_login(page, nifi):
-    response = page.goto(ui(nifi), timeout=TIMEOUT_MS)
-    page.get_by_label("Username").wait_for()
-    return response
-
-
-def log_in(page, nifi, password):
-    open_login(page, nifi)
-    page.get_by_label("Username").fill(nifi.username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-
-
-def session_token(page):
-    """The bearer token NiFi set for this browser session."""
-    tokens = [c["value"] for c in page.context.cookies() if c["name"] == "__Secure-Authorization-Bearer"]
-    return tokens[0] if tokens else None
-
-
-def rest(nifi, token, path):
-    """GET from the REST API with the browser session's token, verifying TLS against the CA."""
-    request = urllib.request.Request(nifi.api + path, headers={"Authorization": f"Bearer {token}"})
-    context = ssl.create_default_context(cafile=str(nifi.ca_cert))
-    with urllib.request.urlopen(request, context=context, timeout=30) as response:
-        return json.load(response)
-
-
-def group_on_canvas(page, name):
-    return page.locator("g.process-group").filter(has=page.locator("text.process-group-name", has_text=name))
+    page = new_page(browser)
+    yield page
+    page.context.close()
 
 
 def drawn_text(locator):
