@@ -1,5 +1,7 @@
 """Dropping files into the flow's watched folder and waiting for the lake, for the tests of the NiFi flow."""
 
+import os
+import shutil
 import time
 
 import pytest
@@ -16,6 +18,17 @@ WAIT_SECONDS = 300
 def drop(path):
     """The file appears whole in the watched folder, as `ecommerce-pipeline drop` puts it there."""
     return drop_into_inbox(path, INBOX)
+
+
+def move_in_aged(path, age_seconds):
+    """The file appears in the watched folder with an mtime `age_seconds` old, as `mv` of an old export puts it
+    there (a rename keeps the mtime; until the rename its hidden name keeps it out of the listing)."""
+    INBOX.mkdir(parents=True, exist_ok=True)
+    hidden = INBOX / f".{path.name}.part"
+    shutil.copyfile(path, hidden)
+    aged = time.time() - age_seconds
+    os.utime(hidden, (aged, aged))
+    return hidden.rename(INBOX / path.name)
 
 
 def lake_key() -> str:

@@ -1,5 +1,6 @@
 """Exactly once on the real stack: a landing object across a processor restart, the same export dropped twice,
-and `drop` on a file the flow quarantines whole."""
+a file moved into the inbox with an mtime older than the last file taken, and `drop` on a file the flow
+quarantines whole."""
 
 import os
 import subprocess
@@ -16,7 +17,7 @@ from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
 from ecommerce_pipeline.ledger import DUPLICATE_SUFFIX, content_sha256, ledger_key
 from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import load_settings
-from inbox import INBOX, drop, lake_key, wait_for_rows
+from inbox import INBOX, drop, lake_key, move_in_aged, wait_for_rows
 from lake import assert_lake_holds_exactly, delete_objects, keys_of, write_bad_export
 
 pytestmark = pytest.mark.integration
@@ -144,6 +145,23 @@ def test_the_same_export_dropped_twice_is_stored_once_and_the_second_drop_record
     assert "already ingested" in said["Metadata"]["reason"]
     assert_lake_holds_exactly(wait_for_rows(minio, first.stem, 3_000), expected, lake_key())
     assert not (INBOX / first.name).exists()
+
+
+def test_a_file_moved_in_with_a_day_old_mtime_after_a_fresh_one_is_taken_once(minio, nifi_api, tmp_path, versioned_lake):
+    fresh, old = (tmp_path / f"{kind}-{uuid.uuid4().hex[:8]}.csv" for kind in ("fresh", "day-old"))
+    for path, seed in ((fresh, 95), (old, 96)):
+        write_sample_csv(path, rows=2_000, seed=seed, bad_row_fraction=0.02)
+    versioned_lake(lambda key: any(f"/{path.stem}-" in key for path in (fresh, old)))
+    drop(fresh)
+    wait_for_rows(minio, fresh.stem, 2_000, timeout=WAIT_SECONDS)  # the listing has taken a file of today
+    target = move_in_aged(old, age_seconds=24 * 3600)
+
+    objects = wait_for_rows(minio, old.stem, 2_000, timeout=WAIT_SECONDS)
+    assert_lake_holds_exactly(objects, clean_frame(read_raw_csv(old.read_bytes())), lake_key())
+    assert not target.exists()
+    versions = [key for key, _ in all_versions(minio) if f"/{old.stem}-" in key]
+    assert versions and len(versions) == len(set(versions)), "a key of the day-old file was written twice"
+    assert not [key for key in keys_of(minio, old.stem) if key.endswith(DUPLICATE_SUFFIX)], "the file was taken twice"
 
 
 def test_drop_reports_a_file_quarantined_whole_at_once_with_a_failing_status(minio, deployed_flow, tmp_path):
