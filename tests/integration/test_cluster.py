@@ -1,11 +1,12 @@
-"""A 2-node NiFi cluster (3 ZooKeeper servers) over 4-server distributed MinIO, on this machine.
+"""A 3-node NiFi cluster (3 ZooKeeper servers) over 4-server distributed MinIO, on this machine.
 
 Run apart from the single-node suite (`-m cluster`, with that stack stopped: memory). The
 cluster is started once for the module and stopped at its end. What is checked: a file's
-chunks are processed on both nodes; every row lands exactly once; no file is ingested twice
+chunks are processed on every node; every row lands exactly once; no file is ingested twice
 (the bucket keeps versions: with no fault every key has one; and one FETCH provenance event
-per file); the primary node killed mid-file (JVM and Python processes, as a power cut would)
-and one MinIO server killed mid-file lose and duplicate nothing.
+per file), also for a file moved in with a day-old mtime; the primary node killed mid-file (JVM and Python processes, as a power cut would)
+and one MinIO server killed mid-file lose and duplicate nothing; Chromium logs in on a node that
+is not the coordinator (each node signs its own login tokens).
 """
 
 import os
@@ -13,15 +14,17 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import uuid
 
 import pytest
 
-from conftest import REPO, STACK, ledger_as_found
+from browser import group_on_canvas, launch, log_in, new_page, rest, session_token, trusting_home
+from conftest import REPO, STACK, NiFi, ledger_as_found
 from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
 from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings
-from inbox import drop, lake_key, wait_for_rows
+from inbox import drop, lake_key, move_in_aged, wait_for_rows
 from lake import assert_lake_holds_exactly
 from provisioning.env_file import read_env as settings
 from provisioning.layout import minio_servers, nifi_nodes
@@ -30,7 +33,7 @@ from provisioning.paths import NIFI_CA_CERT
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
-NODES, MINIO_SERVERS = 2, 4
+NODES, MINIO_SERVERS = 3, 4
 GROUP = "ecommerce-ingest"
 WAIT_SECONDS = 300
 ROWS = 120_000  # three chunks of at most 50,000 rows (#{Chunk Rows})
@@ -51,7 +54,7 @@ def login(node) -> NiFiApi:
 @pytest.fixture(scope="module")
 def cluster():
     """The cluster up with the flow deployed, the bucket versioned; everything stopped after."""
-    stack("down")  # the single-node stack: two nodes and four MinIO servers need its memory
+    stack("down")  # the single-node stack: three nodes and four MinIO servers need its memory
     try:
         started = time.monotonic()
         stack("up", "--nodes", str(NODES), "--minio-servers", str(MINIO_SERVERS))
@@ -143,7 +146,7 @@ def fetches(api: NiFiApi, filename: str) -> int:
     return sum(event["eventType"] == "FETCH" for event in events)
 
 
-def test_a_files_chunks_are_cleaned_on_both_nodes_and_every_row_lands_once(cluster, export):
+def test_a_files_chunks_are_cleaned_on_every_node_and_every_row_lands_once(cluster, export):
     path, expected = export(ROWS, seed=51)
     dropped = time.monotonic()
     drop(path)
@@ -158,14 +161,25 @@ def test_a_files_chunks_are_cleaned_on_both_nodes_and_every_row_lands_once(clust
     assert fetches(api, path.name) == 1
 
 
+def test_a_file_moved_in_with_a_day_old_mtime_after_a_fresh_one_is_taken_once(cluster, export):
+    fresh, fresh_expected = export(5_000, seed=55)
+    drop(fresh)
+    wait_for_rows(cluster, fresh.stem, rows_in(fresh_expected), timeout=WAIT_SECONDS)
+    old, old_expected = export(5_000, seed=56)
+    move_in_aged(old, age_seconds=24 * 3600)
+    objects = wait_for_rows(cluster, old.stem, rows_in(old_expected), timeout=WAIT_SECONDS)
+    assert_lake_holds_exactly(objects, old_expected, lake_key())
+    assert set(versions_per_key(cluster, old.stem).values()) == {1}
+    assert fetches(login(nifi_nodes(settings(), NODES)[0]), old.name) == 1
+
 def test_the_primary_node_killed_mid_file_loses_and_duplicates_nothing(cluster, export):
     nodes = nifi_nodes(settings(), NODES)
     roles = {m["apiPort"]: m["roles"] for m in members(login(nodes[0]))}
     victim = next(node for node in nodes if "Primary Node" in roles[node.https_port])
-    survivor = next(node for node in nodes if node is not victim)
+    survivors = [node for node in nodes if node is not victim]
     first, first_expected = export(ROWS, seed=52)
     wait_until_taken(drop(first))
-    time.sleep(2)  # chunks spread to both nodes and into the Python processors
+    time.sleep(2)  # chunks spread to the nodes and into the Python processors
     os.killpg(int((REPO / ".stack" / f"{victim.service}.pid").read_text()), signal.SIGKILL)
     killed = time.monotonic()
     print(f"\nkilled {victim.service} (roles: {', '.join(roles[victim.https_port])})")
@@ -173,9 +187,9 @@ def test_the_primary_node_killed_mid_file_loses_and_duplicates_nothing(cluster, 
     second, second_expected = export(30_000, seed=53)
     drop(second)
     second_objects = wait_for_rows(cluster, second.stem, rows_in(second_expected), timeout=WAIT_SECONDS)
-    print(f"{survivor.service} alone stored a new file {time.monotonic() - killed:.0f}s after the kill")
-    after = {m["apiPort"]: m for m in members(login(survivor))}
-    assert "Primary Node" in after[survivor.https_port]["roles"]
+    print(f"the other nodes stored a new file {time.monotonic() - killed:.0f}s after the kill")
+    after = {m["apiPort"]: m["roles"] for m in members(login(survivors[0]))}
+    assert any("Primary Node" in after[node.https_port] for node in survivors), after
 
     restarted = time.monotonic()
     stack("up", "nifi", "--nodes", str(NODES))
@@ -184,7 +198,7 @@ def test_the_primary_node_killed_mid_file_loses_and_duplicates_nothing(cluster, 
     print(f"the killed node's chunks stored {time.monotonic() - restarted:.0f}s after the restart")
     assert_lake_holds_exactly(first_objects, first_expected, lake_key())
     assert_lake_holds_exactly(second_objects, second_expected, lake_key())
-    api = login(survivor)
+    api = login(survivors[0])
     assert fetches(api, first.name) == 1 and fetches(api, second.name) == 1
 
 
@@ -213,3 +227,29 @@ def test_status_names_every_node_primary_and_coordinator(cluster):
         login(nifi_nodes(settings(), NODES)[1]).get("/controller/cluster")
     except NiFiApiError as error:
         pytest.fail(f"the second node refused its own login: {error}")
+
+
+def test_the_ui_logs_in_on_a_node_that_is_not_the_coordinator(cluster, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    nodes = nifi_nodes(settings(), NODES)
+    roles = {m["apiPort"]: m["roles"] for m in members(login(nodes[0]))}
+    coordinator = next(n for n in nodes if "Cluster Coordinator" in roles[n.https_port])
+    other = next(n for n in nodes if n is not coordinator)
+    values = settings()
+    node, at_coordinator = (NiFi(n.https_port, NIFI_CA_CERT, values["NIFI_USERNAME"], values["NIFI_PASSWORD"])
+                            for n in (other, coordinator))
+    with sync_playwright() as driver:
+        browser = launch(driver, trusting_home(tmp_path / "chromium-home", NIFI_CA_CERT))
+        try:
+            page = new_page(browser)
+            log_in(page, node, node.password)
+            group_on_canvas(page, GROUP).wait_for()
+            token = session_token(page)
+        finally:
+            browser.close()
+    assert token, f"logging in on {other.service} set no session token"
+    assert rest(node, token, "/flow/current-user")["identity"] == node.username
+    with pytest.raises(urllib.error.HTTPError) as refused:  # the node signed the token with its own key
+        rest(at_coordinator, token, "/flow/current-user")
+    assert refused.value.code == 401
