@@ -119,10 +119,6 @@ def stem_prefixes(stem: str, since: dt.datetime | None = None) -> list[str]:
             for prefix in (*CLEAN_SEGMENTS, QUARANTINE_PREFIX) for day in days]
 
 
-def landed_objects(s3: S3Settings, stem: str, since: dt.datetime | None = None) -> list[LandedObject]:
-    return LakeWatch(s3).landed(stem, since)
-
-
 def outcome(objects: list[LandedObject], records: int) -> Outcome | None:
     """What became of a dropped file of `records` records, or None while the flow is still at it.
 
