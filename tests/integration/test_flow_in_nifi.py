@@ -12,12 +12,16 @@ import sys
 import time
 import uuid
 
+import nipyapi
 import pytest
 from cryptography.fernet import Fernet
 
 from conftest import REPO, STACK, deploy_flow
+from deployment.connection import connect
 from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
+from ecommerce_pipeline.fernet_tokens import generate_key
 from ecommerce_pipeline.sample_data import write_sample_csv
+from ecommerce_pipeline.settings import load_settings
 from inbox import INBOX, drop, lake_key, wait_for_quarantined_file, wait_for_rows
 from lake import (
     BAD_EXPORTS, KEY_PATTERN, assert_lake_holds_exactly, assert_no_plaintext, delete_objects, keys_of, write_bad_export,
@@ -144,3 +148,39 @@ def test_an_export_uploaded_to_the_landing_bucket_is_taken_once(minio, deployed_
         assert again == written, "the landed export was taken a second time"
     finally:
         client.delete_object(Bucket=minio.bucket, Key=f"landing/{path.name}")
+
+
+@pytest.fixture
+def scratch_group(deployed_flow):
+    """A process group of its own beside the flow, removed with what the test put in it."""
+    connect(load_settings(REPO / ".env"))
+    root = nipyapi.canvas.get_process_group(nipyapi.canvas.get_root_pg_id(), "id")
+    group = nipyapi.canvas.create_process_group(root, f"validation-{uuid.uuid4().hex[:8]}", (0, 3000))
+    yield group
+    nipyapi.canvas.delete_process_group(group, force=True)
+
+
+def property_errors(processor, timeout=120) -> list[str]:
+    """The processor's validation errors about its properties, once NiFi has loaded its Python runtime."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        errors = nipyapi.canvas.get_processor(processor.id, "id").component.validation_errors or []
+        if not any("Initializing runtime environment" in error for error in errors):
+            return [error for error in errors if error.startswith(("'Segment'", "'Encryption Policy File'"))]
+        time.sleep(1)
+    pytest.fail(f"NiFi did not load {processor.component.name}'s Python runtime within {timeout}s")
+
+
+def test_nifi_rejects_a_misspelt_segment_and_a_policy_path_that_is_not_a_file(scratch_group):
+    kind = nipyapi.canvas.get_processor_type("EncryptColumns", greedy=False)
+    config = nipyapi.nifi.ProcessorConfigDTO(properties={"Fernet Keys": generate_key(), "Segment": "order_infos"})
+    processor = nipyapi.canvas.create_processor(scratch_group, kind, (0, 0), "misspelt segment", config)
+    [error] = property_errors(processor)
+    assert error.startswith("'Segment' is invalid because unknown segment 'order_infos'"), error
+
+    def configured(**properties):
+        return nipyapi.canvas.update_processor(processor, nipyapi.nifi.ProcessorConfigDTO(properties=properties))
+
+    [error] = property_errors(configured(**{"Segment": "order_info", "Encryption Policy File": str(REPO)}))
+    assert "Specified Resource is a DIRECTORY" in error, error
+    assert property_errors(configured(**{"Segment": "${route}", "Encryption Policy File": None})) == []
