@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import nipyapi
-from deployment.connection import connect
-from deployment.flow_group import find_group, flow_definition, group_name
-from deployment.flow_settings import PARAMETER_CONTEXT
-from ecommerce_pipeline.settings import S3Settings, load_settings
-from provisioning.paths import STATE
-from provisioning.processes import running_pid
+from nifi.deployment.connection import connect
+from nifi.deployment.flow_group import find_group, flow_definition, group_name
+from nifi.deployment.flow_settings import PARAMETER_CONTEXT
+from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
+from nifi.provisioning.paths import STATE
+from nifi.provisioning.processes import running_pid
 
 from .inputs import REPO
 
@@ -31,7 +31,7 @@ class FlowUnderTest:
     """The deployed flow: its process group, status, the Chunk Rows parameter, concurrent tasks."""
 
     def __init__(self):
-        self.settings = load_settings(REPO / ".env")
+        self.settings = load_settings(env_file(REPO))
         connect(self.settings)
         definition = flow_definition()[1]
         name = group_name(definition)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from provisioning.processes import group_processes
+from nifi.provisioning.processes import group_processes
 
 from .inputs import REPO
 

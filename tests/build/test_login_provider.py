@@ -10,7 +10,7 @@ import shutil
 import subprocess
 
 from conftest import REPO
-from provisioning.java import find_java
+from nifi.provisioning.java import find_java
 
 
 def test_the_bcrypt_login_provider_passes_its_junit_tests():

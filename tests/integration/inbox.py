@@ -6,7 +6,7 @@ import pytest
 
 from conftest import REPO
 from ecommerce_pipeline.lake_watch import drop_into_inbox
-from ecommerce_pipeline.settings import load_settings
+from ecommerce_pipeline.settings import env_file, load_settings
 from lake import SEGMENTS, keys_of, read_objects, rows_of
 
 INBOX = REPO / "data" / "inbox"
@@ -19,7 +19,7 @@ def drop(path):
 
 
 def lake_key() -> str:
-    return load_settings(REPO / ".env")["FERNET_KEYS"].split(",")[0]
+    return load_settings(env_file(REPO))["FERNET_KEYS"].split(",")[0]
 
 
 def wait_for_rows(minio, stem, rows_in, timeout=WAIT_SECONDS):

@@ -23,10 +23,10 @@ from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings
 from inbox import drop, lake_key, wait_for_rows
 from lake import assert_lake_holds_exactly
-from provisioning.env_file import read_env as settings
-from provisioning.layout import minio_servers, nifi_nodes
-from provisioning.nifi_api import NiFiApi, NiFiApiError
-from provisioning.paths import NIFI_CA_CERT
+from nifi.provisioning.env_file import read_env as settings
+from nifi.provisioning.layout import minio_servers, nifi_nodes
+from nifi.provisioning.nifi_api import NiFiApi, NiFiApiError
+from nifi.provisioning.paths import NIFI_CA_CERT
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 

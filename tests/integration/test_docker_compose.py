@@ -29,7 +29,7 @@ from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings, load_settings
 from inbox import drop, lake_key, wait_for_quarantined_file, wait_for_rows
 from lake import assert_lake_holds_exactly, assert_no_plaintext, keys_of, read_objects, write_bad_export
-from provisioning.paths import DOCKER_CA_CERT
+from nifi.provisioning.paths import DOCKER_CA_CERT
 from test_nifi_ui import CHROMIUM, TIMEOUT_MS, VIEWPORT, group_on_canvas, launch, log_in, session_token
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]

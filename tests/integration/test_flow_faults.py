@@ -18,7 +18,7 @@ import pytest
 from conftest import REPO, STACK, deploy_flow
 from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
 from ecommerce_pipeline.sample_data import write_sample_csv
-from ecommerce_pipeline.settings import load_settings
+from ecommerce_pipeline.settings import env_file, load_settings
 from lake import assert_lake_holds_exactly, delete_objects, keys_of
 from inbox import drop, lake_key, wait_for_rows
 
@@ -144,7 +144,7 @@ def test_no_plaintext_pii_stays_in_nifi_or_the_landing_bucket_after_a_file_is_pr
 
 
 def test_secrets_are_in_no_log_bulletin_flow_definition_or_tracked_file(deployed_flow):
-    settings = load_settings(REPO / ".env")
+    settings = load_settings(env_file(REPO))
     secrets = [settings["MINIO_ROOT_PASSWORD"], settings["MINIO_FLOW_PASSWORD"], settings["MINIO_ANALYST_PASSWORD"],
                settings["NIFI_PASSWORD"], settings["NIFI_SENSITIVE_PROPS_KEY"],
                *settings["FERNET_KEYS"].split(",")]

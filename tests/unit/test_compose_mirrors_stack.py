@@ -69,8 +69,8 @@ def test_every_variable_compose_reads_is_documented_in_env_example():
 
 
 def test_inbox_and_ca_are_mounted_where_the_container_and_the_host_tools_expect_them():
-    from provisioning.container import CA_EXPORT, INBOX
-    from provisioning.paths import DOCKER_CA_CERT
+    from nifi.provisioning.container import CA_EXPORT, INBOX
+    from nifi.provisioning.paths import DOCKER_CA_CERT
 
     volumes = COMPOSE["services"]["nifi"]["volumes"]
     assert f"./data/inbox:{INBOX}" in volumes
