@@ -18,7 +18,8 @@ from cryptography.fernet import Fernet
 from conftest import REPO, STACK, deploy_flow
 from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
 from ecommerce_pipeline.sample_data import write_sample_csv
-from inbox import INBOX, drop, lake_key, wait_for_quarantined_file, wait_for_rows
+from ecommerce_pipeline.waiting import wait_until
+from inbox import INBOX, drop, lake_key, wait_for_quarantined_file, wait_for_rows, wait_until_taken
 from lake import (
     BAD_EXPORTS, KEY_PATTERN, assert_lake_holds_exactly, assert_no_plaintext, delete_objects, keys_of, write_bad_export,
 )
@@ -110,10 +111,7 @@ def test_a_nifi_restart_mid_file_still_stores_every_row_once(minio, deployed_flo
     write_sample_csv(path, rows=rows, seed=31, bad_row_fraction=0.01)
     expected = clean_frame(read_raw_csv(path.read_bytes()))
     lake_objects(path.stem)
-    target = drop(path)
-    deadline = time.monotonic() + 60
-    while target.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until_taken(drop(path), timeout=60)
     down = subprocess.run([sys.executable, str(STACK), "down", "nifi"], capture_output=True, text=True, cwd=REPO)
     assert down.returncode == 0, down.stderr
     up = subprocess.run([sys.executable, str(STACK), "up", "nifi"], capture_output=True, text=True, cwd=REPO)
@@ -132,10 +130,9 @@ def test_an_export_uploaded_to_the_landing_bucket_is_taken_once(minio, deployed_
     try:
         objects = wait_for_rows(minio, path.stem, 2_000)
         assert_lake_holds_exactly(objects, expected, lake_key())
-        deadline = time.monotonic() + 60
-        while client.list_objects_v2(Bucket=minio.bucket, Prefix=f"landing/{path.name}").get("KeyCount"):
-            assert time.monotonic() < deadline, "the plaintext export stays under landing/ after its rows are stored"
-            time.sleep(0.5)
+        wait_until(lambda: not client.list_objects_v2(Bucket=minio.bucket, Prefix=f"landing/{path.name}").get("KeyCount"),
+                   "the plaintext export to leave landing/ after its rows are stored", 60, every=0.5, report=None,
+                   error=pytest.fail.Exception)
         written = {o["Key"]: o["LastModified"] for o in client.list_objects_v2(Bucket=minio.bucket)["Contents"]
                    if f"/{path.stem}-" in o["Key"]}
         time.sleep(15)  # three more looks at the landing prefix
