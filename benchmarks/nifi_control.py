@@ -4,11 +4,11 @@ settings a variant changes (the Chunk Rows parameter, a processor's concurrent t
 Needs the native stack and the flow: `nifi/stack up && python3 deploy_flow.py`.
 """
 
-import os
 import subprocess
 from pathlib import Path
 
 import nipyapi
+import psutil
 
 from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
 from ecommerce_pipeline.waiting import wait_until
@@ -114,8 +114,7 @@ class FlowUnderTest:
                     python = subprocess.run([command, "--version"], capture_output=True, text=True).stdout.split()[-1]
         minio = None
         if self.minio_pgid:
-            exe = os.readlink(f"/proc/{self.minio_pgid}/exe")
-            minio = f"MinIO {Path(exe).parent.name}"  # its build cache is keyed by the module version
+            minio = f"MinIO {Path(psutil.Process(self.minio_pgid).exe()).parent.name}"  # its build cache is keyed by the module version
         return {"nifi": info.ni_fi_version, "java": f"{info.java_vendor} {info.java_version}", "nifi_python": python,
                 "minio": minio, "max_heap": about.max_heap}
 
