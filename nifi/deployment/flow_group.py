@@ -167,9 +167,13 @@ def _wait_for(group_id: str, pending_if, what: str) -> None:
         pending[:] = [p for p in processors if pending_if(p)]
         return not pending
 
-    wait_until(none_pending, what, VALIDATION_TIMEOUT_SECONDS, every=2, report=say, error=DeployError,
-               pending=lambda: "; ".join(f"{p.component.name}: {' '.join(p.component.validation_errors or ['validating'])}"
-                                         for p in pending))
+    def why() -> str:
+        return "; ".join(f"{p.component.name}: {' '.join(p.component.validation_errors or ['validating'])}"
+                         for p in pending)
+
+    wait_until(none_pending, what, VALIDATION_TIMEOUT_SECONDS, every=2, report=say,
+               pending=lambda: ", ".join(sorted(p.component.name for p in pending)),
+               error=lambda message: DeployError(f"{message} ({why()})"))
 
 
 def export(group, settings_names: frozenset[str], path: Path = FLOW_FILE) -> None:
