@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nipyapi
 
-from ecommerce_pipeline.settings import require
+from ecommerce_pipeline.settings import DEFAULT_PORTS, require
 from nifi.provisioning.paths import DOCKER_CA_CERT, NIFI_CA_CERT
 
 
@@ -16,7 +16,7 @@ class DeployError(RuntimeError):
 
 def connect(settings: dict[str, str]) -> None:
     """Points nipyapi at NiFi (NIFI_HTTPS_PORT) and logs in with NIFI_USERNAME / NIFI_PASSWORD."""
-    port = settings.get("NIFI_HTTPS_PORT", "8443")
+    port = settings.get("NIFI_HTTPS_PORT") or DEFAULT_PORTS["NIFI_HTTPS_PORT"]
     username, password = (require(settings, name, DeployError) for name in ("NIFI_USERNAME", "NIFI_PASSWORD"))
     if not _port_open(int(port)):
         raise DeployError(f"NiFi is not reachable on https://localhost:{port}: start it with `nifi/stack up` "
