@@ -13,6 +13,8 @@ from typing import Callable
 
 import psutil
 
+from ecommerce_pipeline import waiting
+
 from .paths import STATE
 
 SERVICE_VARIABLE = "ECOMMERCE_PIPELINE_SERVICE"
@@ -193,18 +195,17 @@ def tail(path: Path, lines: int = 40) -> str:
 def wait_until(service: str, healthy, timeout: float, log: Path | None = None, progress_every: float = 0) -> None:
     """Polls `healthy()` until it answers true; fails with the log's tail if the service dies or hangs."""
     log = log or log_file(service)
-    started = time.monotonic()
-    next_progress = started + progress_every
-    while time.monotonic() - started < timeout:
+
+    def up() -> bool:
         if healthy():
-            return
+            return True
         if running_pid(service) is None:
             raise StackError(f"{service} exited while starting; its log ends with:\n{tail(log)}")
-        if progress_every and time.monotonic() >= next_progress:
-            say(f"{service}: still starting ({time.monotonic() - started:.0f}s)")
-            next_progress += progress_every
-        time.sleep(1)
-    raise StackError(f"{service} did not become healthy within {timeout:.0f}s; its log ends with:\n{tail(log)}")
+        return False
+
+    waiting.wait_until(up, f"{service} to become healthy", timeout, progress_every=progress_every,
+                       report=say if progress_every else None,
+                       error=lambda message: StackError(f"{message}; its log ends with:\n{tail(log)}"))
 
 
 def http_ok(url: str) -> bool:

@@ -21,12 +21,12 @@ from conftest import REPO, STACK, ledger_as_found
 from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
 from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings
-from inbox import drop, lake_key, wait_for_rows
+from inbox import drop, lake_key, wait_for_rows, wait_until_taken
 from lake import assert_lake_holds_exactly
-from provisioning.env_file import read_env as settings
-from provisioning.layout import minio_servers, nifi_nodes
-from provisioning.nifi_api import NiFiApi, NiFiApiError
-from provisioning.paths import NIFI_CA_CERT
+from nifi.provisioning.env_file import read_env as settings
+from nifi.provisioning.layout import minio_servers, nifi_nodes
+from nifi.provisioning.nifi_api import NiFiApi, NiFiApiError
+from nifi.provisioning.paths import NIFI_CA_CERT
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
@@ -92,13 +92,6 @@ def export(tmp_path, cluster):
 
 def rows_in(expected) -> int:
     return len(expected.clean) + len(expected.quarantine)
-
-
-def wait_until_taken(target, timeout=120):
-    deadline = time.monotonic() + timeout
-    while target.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not target.exists(), f"the cluster did not fetch {target.name} within {timeout}s"
 
 
 def versions_per_key(s3: S3Settings, stem: str) -> dict[str, int]:
