@@ -127,14 +127,18 @@ def spawn(service: str, command: list[str], env: dict[str, str], cwd: Path | Non
 
 
 def stop(service: str, grace_seconds: float = 60) -> None:
-    """SIGTERM to the service's process group and to anything it left behind; SIGKILL to what outlives the grace period."""
+    """SIGTERM to the service, then to anything of its process group it left behind; SIGKILL to what outlives the grace period.
+
+    The service alone first: NiFi stops its processors before it ends its Python processes, and a Python
+    process signalled with it would fail the FlowFiles it holds, which the flow then quarantines whole.
+    """
     pid = running_pid(service)
     processes = _stoppable(service, pid)
     if not processes:
         say(f"{service}: not running")
         pid_file(service).unlink(missing_ok=True)
         return
-    _terminate(processes, grace_seconds)
+    _terminate([p for p in processes if p.pid == pid] or processes, grace_seconds)
     _terminate(_stoppable(service, pid), 0)  # whatever started during the grace period
     pid_file(service).unlink(missing_ok=True)
     say(f"{service}: stopped")
