@@ -1,15 +1,35 @@
 """Dropping files into the flow's watched folder and waiting for the lake, for the tests of the NiFi flow."""
 
+import uuid
+
 import pytest
 
 from conftest import REPO
+from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
 from ecommerce_pipeline.lake_watch import drop_into_inbox
+from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import env_file, load_settings
 from ecommerce_pipeline.waiting import wait_until
 from lake import SEGMENTS, keys_of, read_objects, rows_of
 
 INBOX = REPO / "data" / "inbox"
 WAIT_SECONDS = 300
+
+
+class MessyExports:
+    """Messy exports (1 % bad rows) written outside the inbox, each with its expected cleaning.
+
+    `stems` names every export made, so a fixture can clean the lake of them afterwards.
+    """
+
+    def __init__(self, directory, prefix):
+        self.directory, self.prefix, self.stems = directory, prefix, []
+
+    def __call__(self, rows, seed):
+        path = self.directory / f"{self.prefix}-{uuid.uuid4().hex[:8]}.csv"
+        write_sample_csv(path, rows=rows, seed=seed, bad_row_fraction=0.01)
+        self.stems.append(path.stem)
+        return path, clean_frame(read_raw_csv(path.read_bytes()))
 
 
 def drop(path):

@@ -11,17 +11,15 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 
 from conftest import REPO, STACK, deploy_flow
-from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
-from ecommerce_pipeline.sample_data import write_sample_csv
+from ecommerce_pipeline.cleaning import read_raw_csv
 from ecommerce_pipeline.settings import env_file, load_settings
 from ecommerce_pipeline.waiting import wait_until
 from lake import assert_lake_holds_exactly, delete_objects, keys_of
-from inbox import drop, lake_key, wait_for_rows, wait_until_taken
+from inbox import MessyExports, drop, lake_key, wait_for_rows, wait_until_taken
 
 pytestmark = pytest.mark.integration
 
@@ -38,17 +36,10 @@ def stack(*args):
 
 @pytest.fixture
 def export(tmp_path, minio):
-    """A messy export of `rows` rows (written outside the inbox), its expected cleaning; lake cleaned after."""
-    stems = []
-
-    def make(rows, seed):
-        path = tmp_path / f"fault-{uuid.uuid4().hex[:8]}.csv"
-        write_sample_csv(path, rows=rows, seed=seed, bad_row_fraction=0.01)
-        stems.append(path.stem)
-        return path, clean_frame(read_raw_csv(path.read_bytes()))
-
-    yield make
-    for stem in stems:
+    """Makes messy exports (inbox.MessyExports); the lake is cleaned of them after."""
+    exports = MessyExports(tmp_path, "fault")
+    yield exports
+    for stem in exports.stems:
         delete_objects(minio, keys_of(minio, stem))
 
 
