@@ -7,21 +7,21 @@
     python deploy_flow.py export       write the running group back to flows/ (no secrets)
     python deploy_flow.py undeploy     remove the group (refuses while data is queued, unless --force)
 
-Credentials, keys and endpoints come from the environment or .env (see .env.example).
+Credentials, keys and endpoints come from the environment or .env (see .env.example and
+ecommerce_pipeline/settings.py for where .env is found).
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent
-sys.path[:0] = [str(REPO / "nifi"), str(REPO / "processors")]
+from ecommerce_pipeline.settings import env_file, load_settings
+from nifi.deployment.connection import DeployError, connect
+from nifi.deployment.flow_group import deploy, export, find_group, flow_definition, group_name, say, start, stop, undeploy
+from nifi.deployment.flow_settings import flow_settings
+from nifi.deployment.status import group_report
 
-from deployment.connection import DeployError, connect  # noqa: E402
-from deployment.flow_group import deploy, export, find_group, flow_definition, group_name, say, start, stop, undeploy  # noqa: E402
-from deployment.flow_settings import flow_settings  # noqa: E402
-from deployment.status import group_report  # noqa: E402
-from ecommerce_pipeline.settings import load_settings  # noqa: E402
+REPO = Path(__file__).resolve().parent
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
                         choices=["deploy", "status", "stop", "start", "export", "undeploy"])
     parser.add_argument("--force", action="store_true", help="undeploy even with data queued (drops it)")
     args = parser.parse_args(argv)
-    settings = load_settings(REPO / ".env")
+    settings = load_settings(env_file(REPO))
     try:
         values = flow_settings(settings) if args.command in ("deploy", "export") else None
         connect(settings)

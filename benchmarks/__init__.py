@@ -1,5 +1,5 @@
 """The benchmarks, one package run from the repository root with nifi/ importable:
-`PYTHONPATH=nifi python3 -m benchmarks.run_benchmarks`.
+`python3 -m benchmarks.run_benchmarks`.
 
 run_benchmarks drives the approaches (approaches.py: a-d; flow_approach.py: e, the deployed
 flow through nifi_control.py), resources.py measures processes and NiFi's process group,

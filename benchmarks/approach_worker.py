@@ -17,9 +17,9 @@ KINDS = ("ingest", "duckdb", "encrypt-per-value", "encrypt-batch")
 
 def s3_settings():
     """The stack's MinIO as .env describes it."""
-    from ecommerce_pipeline.settings import S3Settings, load_settings
+    from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
 
-    return S3Settings.from_settings(load_settings(REPO / ".env"))
+    return S3Settings.from_settings(load_settings(env_file(REPO)))
 
 
 def worker(argv: list[str]) -> None:
@@ -39,10 +39,10 @@ def _work_ingest(args) -> dict:
     import dataclasses
 
     from ecommerce_pipeline.ingest import ingest_file
-    from ecommerce_pipeline.settings import load_settings, require
+    from ecommerce_pipeline.settings import env_file, load_settings, require
 
     s3 = dataclasses.replace(s3_settings(), bucket=args.bucket)
-    keys = require(load_settings(REPO / ".env"), "FERNET_KEYS")
+    keys = require(load_settings(env_file(REPO)), "FERNET_KEYS")
     start = time.perf_counter()
     report = ingest_file(args.input, s3, keys, workers=args.workers)
     seconds = time.perf_counter() - start

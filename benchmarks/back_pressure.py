@@ -1,6 +1,6 @@
 """Issue 11's back-pressure drop: gigabytes of exports in the inbox at once, through the deployed flow.
 
-    PYTHONPATH=nifi python3 -m benchmarks.back_pressure [--gigabytes 5] [--file-rows 1000000]
+    python3 -m benchmarks.back_pressure [--gigabytes 5] [--file-rows 1000000]
 
 Copies of the cached benchmark input (1,000,000 rows, 341 MB) are built beside the inbox
 under their own names and renamed into it within a second. Every 2 s the script samples
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ecommerce_pipeline.lake_watch import LakeWatch, outcome, records_in
 from ecommerce_pipeline.ledger import ledger_keys
-from provisioning.paths import STATE
+from nifi.provisioning.paths import STATE
 
 from .inputs import RESULTS, input_for
 from .lake_reading import delete_run_objects

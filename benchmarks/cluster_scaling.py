@@ -1,6 +1,6 @@
 """One node against a cluster: rows/s of the deployed flow and resident memory per node.
 
-    nifi/stack up [--nodes N] && python3 deploy_flow.py && PYTHONPATH=nifi python3 -m benchmarks.cluster_scaling ROWS
+    nifi/stack up [--nodes N] && python3 deploy_flow.py && python3 -m benchmarks.cluster_scaling ROWS
 
 Drops one sample export of ROWS rows into the inbox the way `ecommerce-pipeline drop` does,
 waits until every row is in the lake (lake_watch.wait_until_landed) and prints the time from
@@ -22,10 +22,10 @@ import psutil
 from ecommerce_pipeline.lake_watch import LakeWatch, drop_into_inbox, wait_until_landed
 from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings
-from provisioning.env_file import read_env
-from provisioning.layout import nifi_nodes
-from provisioning.paths import STATE
-from provisioning.processes import group_processes, running_pid
+from nifi.provisioning.env_file import read_env
+from nifi.provisioning.layout import nifi_nodes
+from nifi.provisioning.paths import STATE
+from nifi.provisioning.processes import group_processes, running_pid
 
 from .inputs import REPO
 from .lake_reading import forget_content

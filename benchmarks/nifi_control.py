@@ -4,18 +4,19 @@ settings a variant changes (the Chunk Rows parameter, a processor's concurrent t
 Needs the native stack and the flow: `nifi/stack up && python3 deploy_flow.py`.
 """
 
-import os
 import subprocess
-import time
 from pathlib import Path
 
 import nipyapi
-from deployment.connection import connect
-from deployment.flow_group import find_group, flow_definition, group_name
-from deployment.flow_settings import PARAMETER_CONTEXT
-from ecommerce_pipeline.settings import S3Settings, load_settings
-from provisioning.paths import STATE
-from provisioning.processes import running_pid
+import psutil
+
+from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
+from ecommerce_pipeline.waiting import wait_until
+from nifi.deployment.connection import connect
+from nifi.deployment.flow_group import find_group, flow_definition, group_name
+from nifi.deployment.flow_settings import PARAMETER_CONTEXT
+from nifi.provisioning.paths import STATE
+from nifi.provisioning.processes import running_pid
 
 from .inputs import REPO
 
@@ -31,7 +32,7 @@ class FlowUnderTest:
     """The deployed flow: its process group, status, the Chunk Rows parameter, concurrent tasks."""
 
     def __init__(self):
-        self.settings = load_settings(REPO / ".env")
+        self.settings = load_settings(env_file(REPO))
         connect(self.settings)
         definition = flow_definition()[1]
         name = group_name(definition)
@@ -72,35 +73,34 @@ class FlowUnderTest:
 
     def wait_idle(self, timeout: float = 300) -> None:
         """Nothing queued, no thread active, every processor running; else the run would measure leftovers."""
-        started = time.monotonic()
-        while True:
+        busy: list[str] = []
+
+        def idle() -> bool:
             aggregate = self.aggregate_status()
             states = {e.processor_status_snapshot.name: e.processor_status_snapshot.run_status
                       for e in aggregate.processor_status_snapshots or []}
             stopped = sorted(name for name, state in states.items() if state != "Running")
-            if not aggregate.flow_files_queued and not aggregate.active_thread_count and not stopped:
-                return
-            if time.monotonic() - started > timeout:
-                raise RuntimeError(f"the flow is not idle after {timeout:.0f}s: {aggregate.flow_files_queued} FlowFiles "
-                                   f"queued, {aggregate.active_thread_count} threads active, not running: {stopped}")
-            time.sleep(2)
+            busy[:] = [f"{aggregate.flow_files_queued} FlowFiles queued, {aggregate.active_thread_count} threads "
+                       f"active, not running: {stopped}"]
+            return not aggregate.flow_files_queued and not aggregate.active_thread_count and not stopped
+
+        wait_until(idle, "the flow to be idle", timeout, every=2, report=say, pending=lambda: busy[0],
+                   error=RuntimeError)
 
     def wait_quiet_window(self) -> None:
         """Waits until NiFi's 5-minute status window holds no task of the flow but its sources' own
         polling (the inbox, the landing bucket), so that the next run's before/after difference is that run alone."""
-        started, next_report = time.monotonic(), time.monotonic() + 30
-        while True:
-            busy = {name: s["tasks"] for name, s in self.snapshot().items() if name not in self.sources and s["tasks"]}
-            if not busy:
-                return
-            if time.monotonic() - started > WINDOW_SECONDS + 30:
-                say(f"status window still holds tasks of {sorted(busy)}; profiling anyway")
-                return
-            if time.monotonic() >= next_report:
-                say(f"waiting for NiFi's 5-minute status window to empty before the profiled run "
-                    f"[{time.monotonic() - started:.0f}s]")
-                next_report += 30
-            time.sleep(5)
+        busy: list[str] = []
+
+        def quiet() -> bool:
+            busy[:] = sorted(name for name, s in self.snapshot().items() if name not in self.sources and s["tasks"])
+            return not busy
+
+        try:
+            wait_until(quiet, "NiFi's 5-minute status window to empty before the profiled run", WINDOW_SECONDS + 30,
+                       every=5, progress_every=30, report=say, pending=lambda: ", ".join(busy))
+        except TimeoutError:
+            say(f"status window still holds tasks of {busy}; profiling anyway")
 
     def versions(self) -> dict:
         about = nipyapi.nifi.SystemDiagnosticsApi().get_system_diagnostics().system_diagnostics.aggregate_snapshot
@@ -114,8 +114,7 @@ class FlowUnderTest:
                     python = subprocess.run([command, "--version"], capture_output=True, text=True).stdout.split()[-1]
         minio = None
         if self.minio_pgid:
-            exe = os.readlink(f"/proc/{self.minio_pgid}/exe")
-            minio = f"MinIO {Path(exe).parent.name}"  # its build cache is keyed by the module version
+            minio = f"MinIO {Path(psutil.Process(self.minio_pgid).exe()).parent.name}"  # its build cache is keyed by the module version
         return {"nifi": info.ni_fi_version, "java": f"{info.java_vendor} {info.java_version}", "nifi_python": python,
                 "minio": minio, "max_heap": about.max_heap}
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import cryptography
 import duckdb
 import pandas
+import psutil
 import pyarrow
 
 from .approaches import APPROACHES
@@ -22,11 +23,10 @@ PYTHON_TYPES = {path.stem for path in (REPO / "processors" / "ecommerce_processo
 
 
 def environment() -> dict:
-    meminfo = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()
     return {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpus": os.cpu_count(),
-        "ram_gib": round(int(meminfo[1]) / 1024**2, 1),
+        "ram_gib": round(psutil.virtual_memory().total / 1024**3, 1),
         "cpu": _cpu_model(),
         "python": platform.python_version(),
         "pandas": pandas.__version__,

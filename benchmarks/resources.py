@@ -15,12 +15,11 @@ from pathlib import Path
 
 import psutil
 
-from provisioning.processes import group_processes
+from nifi.provisioning.processes import group_processes
 
 from .inputs import REPO
 
 SAMPLE_SECONDS = 0.5
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclasses.dataclass
@@ -53,46 +52,41 @@ def measure(argv: list[str], stdin: Path | None = None, stdout: Path | None = No
     return Measured(seconds, max_rss_kib * 1024, code, stderr)
 
 
-def _rss_kib(pid: int) -> int:
+def _rss_kib(process: psutil.Process) -> int:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+        return process.memory_info().rss // 1024
+    except psutil.Error:
+        return 0
 
 
-def _cpu_ticks(pgid: int | None) -> dict[int, int]:
-    """utime + stime of each process in the group, in clock ticks."""
-    ticks = {}
+def _cpu_seconds(pgid: int | None) -> dict[int, float]:
+    """User + system CPU seconds of each process in the group."""
+    used = {}
     for process in group_processes(pgid) if pgid is not None else []:
         try:
             times = process.cpu_times()
         except psutil.NoSuchProcess:
             continue
-        ticks[process.pid] = round((times.user + times.system) * TICKS)
-    return ticks
+        used[process.pid] = times.user + times.system
+    return used
 
 
-def _per_core_stat() -> dict[str, tuple[int, int, int]]:
-    """(busy, steal, total) jiffies of each core from /proc/stat. Busy = user, nice, system, irq,
-    softirq: work done on this machine. Steal is time the hypervisor gave the virtual CPU to
-    someone else: neither our work nor idle capacity."""
+def _per_core_times() -> dict[str, tuple[float, float, float]]:
+    """(busy, steal, total) seconds of each core. Busy = user, nice, system, irq, softirq: work
+    done on this machine. Steal is time the hypervisor gave the virtual CPU to someone else:
+    neither our work nor idle capacity."""
     cores = {}
-    for line in Path("/proc/stat").read_text().splitlines():
-        name, *values = line.split()
-        if name.startswith("cpu") and name != "cpu":
-            user, nice, system, idle, iowait, irq, softirq, steal = (int(value) for value in values[:8])
-            cores[name] = (user + nice + system + irq + softirq, steal, user + nice + system + idle + iowait + irq + softirq + steal)
+    for number, t in enumerate(psutil.cpu_times(percpu=True)):
+        busy = t.user + t.nice + t.system + t.irq + t.softirq
+        cores[f"cpu{number}"] = (busy, t.steal, busy + t.idle + t.iowait + t.steal)
     return cores
 
 
 def _extension(pid: int) -> str:
     """The Python processor type a NiFi Python process runs (its venv is .../extensions/<Type>/<version>/)."""
     try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
-    except OSError:
+        command = psutil.Process(pid).cmdline()[0]
+    except (psutil.Error, IndexError):
         return "?"
     return command.split("/extensions/")[1].split("/")[0] if "/extensions/" in command else "framework"
 
@@ -136,20 +130,20 @@ class ResourceSampler(Sampler):
         self.samples: list[tuple[int, int, int]] = []  # (total KiB, JVM KiB, Python processes)
 
     def __enter__(self):
-        self._cores = _per_core_stat()
-        self._nifi = _cpu_ticks(self.nifi_pgid)
-        self._minio = _cpu_ticks(self.minio_pgid)
+        self._cores = _per_core_times()
+        self._nifi = _cpu_seconds(self.nifi_pgid)
+        self._minio = _cpu_seconds(self.minio_pgid)
         self._own = os.times()
         return super().__enter__()
 
     def __exit__(self, *exc):
         super().__exit__(*exc)
         seconds = time.monotonic() - self.started
-        cores = _per_core_stat()
-        nifi, minio, own = _cpu_ticks(self.nifi_pgid), _cpu_ticks(self.minio_pgid), os.times()
+        cores = _per_core_times()
+        nifi, minio, own = _cpu_seconds(self.nifi_pgid), _cpu_seconds(self.minio_pgid), os.times()
 
-        def used(before: dict[int, int], after: dict[int, int], pids) -> float:
-            return sum(after[pid] - before.get(pid, 0) for pid in pids if pid in after) / TICKS
+        def used(before: dict[int, float], after: dict[int, float], pids) -> float:
+            return sum(after[pid] - before.get(pid, 0) for pid in pids if pid in after)
 
         self.result = {
             "sampled_seconds": seconds,
@@ -167,7 +161,7 @@ class ResourceSampler(Sampler):
                 for name in sorted(cores, key=lambda n: int(n[3:]))
             },
             "python_cpu_seconds": sorted(
-                ([_extension(pid), (nifi[pid] - self._nifi.get(pid, 0)) / TICKS] for pid in nifi if pid != self.nifi_pgid),
+                ([_extension(pid), nifi[pid] - self._nifi.get(pid, 0)] for pid in nifi if pid != self.nifi_pgid),
                 key=lambda item: -item[1]),
             "cpu_seconds": {
                 "nifi_jvm": used(self._nifi, nifi, [self.nifi_pgid]),
@@ -181,10 +175,9 @@ class ResourceSampler(Sampler):
     def sample(self) -> None:
         total = jvm = python = 0
         for process in group_processes(self.nifi_pgid):
-            pid = process.pid
-            rss = _rss_kib(pid)
+            rss = _rss_kib(process)
             total += rss
-            if pid == self.nifi_pgid:
+            if process.pid == self.nifi_pgid:
                 jvm = rss
             else:
                 python += 1

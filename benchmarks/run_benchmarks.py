@@ -1,6 +1,6 @@
 """The benchmarks of issues 5 and 10 in one command: the original demo, the CLI, DuckDB, Fernet and the NiFi flow.
 
-    PYTHONPATH=nifi python3 -m benchmarks.run_benchmarks [--sizes 25000,250000,1000000] [--runs 3 | --runs 3,3,1] [--with-5m]
+    python3 -m benchmarks.run_benchmarks [--sizes 25000,250000,1000000] [--runs 3 | --runs 3,3,1] [--with-5m]
         [--approaches a,b,c,d,e] [--update]   (re-measure some approaches, keep the rest of latest.json)
         [--chunk-rows N] [--concurrent-tasks 'Clean rows=2']   (e: a variant of the flow, beside e as deployed)
         [--build 'processors at 5861c31']   (e: NiFi runs another build of the processors, e.g. before a change)

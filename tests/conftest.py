@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ecommerce_pipeline.ledger import ledger_keys
-from ecommerce_pipeline.settings import S3Settings, load_settings
+from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 STACK = REPO / "nifi" / "stack"
@@ -32,7 +32,7 @@ def minio() -> S3Settings:
     )
     if result.returncode != 0:
         pytest.fail(f"nifi/stack up minio failed:\n{result.stdout}\n{result.stderr}")
-    settings = load_settings(REPO / ".env")
+    settings = load_settings(env_file(REPO))
     return S3Settings.from_settings({**settings, "S3_ENDPOINT_URL": f"http://127.0.0.1:{settings.get('MINIO_API_PORT', '9000')}"})
 
 
@@ -87,7 +87,7 @@ def nifi(minio) -> NiFi:
     result = subprocess.run([sys.executable, str(STACK), "up", "nifi"], capture_output=True, text=True, cwd=REPO)
     if result.returncode != 0:
         pytest.fail(f"nifi/stack up nifi failed:\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}")
-    settings = load_settings(REPO / ".env")
+    settings = load_settings(env_file(REPO))
     return NiFi(int(settings.get("NIFI_HTTPS_PORT", "8443")), REPO / ".stack" / "nifi" / "tls" / "ca.pem",
                 settings["NIFI_USERNAME"], settings["NIFI_PASSWORD"])
 

@@ -11,6 +11,8 @@ import nipyapi
 from nipyapi.nifi import ControllerApi, FlowApi, SystemDiagnosticsApi
 from nipyapi.nifi.rest import ApiException
 
+from ecommerce_pipeline.waiting import wait_until
+
 from .connection import DeployError
 
 CLUSTER_WAIT_SECONDS = 600
@@ -47,22 +49,17 @@ def retry_transient(call, what: str):
 
 def wait_for_every_node() -> int:
     """Waits until every node of the cluster is CONNECTED; returns the node count (1 without a cluster)."""
-    started = time.monotonic()
-    next_report = started
-    while True:
+    waiting: list[str] = []
+
+    def node_count() -> int | None:
         members = retry_transient(cluster_members, "reading the cluster")
         if members is None:
             return 1
-        waiting = [f"{m.address}:{m.api_port} {m.status.lower()}" for m in members if m.status != "CONNECTED"]
-        if not waiting:
-            return len(members)
-        elapsed = time.monotonic() - started
-        if elapsed > CLUSTER_WAIT_SECONDS:
-            raise DeployError(f"nodes still not connected after {elapsed:.0f}s: {', '.join(waiting)}")
-        if time.monotonic() >= next_report:
-            say(f"waiting for every node to connect [{elapsed:.0f}s]: {', '.join(waiting)}")
-            next_report += 15
-        time.sleep(2)
+        waiting[:] = [f"{m.address}:{m.api_port} {m.status.lower()}" for m in members if m.status != "CONNECTED"]
+        return None if waiting else len(members)
+
+    return wait_until(node_count, "every node to connect", CLUSTER_WAIT_SECONDS, every=2, report=say,
+                      pending=lambda: ", ".join(waiting), error=DeployError)
 
 
 def node_cores() -> int:

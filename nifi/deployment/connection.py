@@ -6,7 +6,8 @@ from pathlib import Path
 
 import nipyapi
 
-from provisioning.paths import DOCKER_CA_CERT, NIFI_CA_CERT
+from ecommerce_pipeline.settings import DEFAULT_PORTS, require
+from nifi.provisioning.paths import DOCKER_CA_CERT, NIFI_CA_CERT
 
 
 class DeployError(RuntimeError):
@@ -15,10 +16,8 @@ class DeployError(RuntimeError):
 
 def connect(settings: dict[str, str]) -> None:
     """Points nipyapi at NiFi (NIFI_HTTPS_PORT) and logs in with NIFI_USERNAME / NIFI_PASSWORD."""
-    port = settings.get("NIFI_HTTPS_PORT", "8443")
-    for name in ("NIFI_USERNAME", "NIFI_PASSWORD"):
-        if not settings.get(name, "").strip():
-            raise DeployError(f"{name} is not set: add it to .env (see .env.example) or the environment")
+    port = settings.get("NIFI_HTTPS_PORT") or DEFAULT_PORTS["NIFI_HTTPS_PORT"]
+    username, password = (require(settings, name, DeployError) for name in ("NIFI_USERNAME", "NIFI_PASSWORD"))
     if not _port_open(int(port)):
         raise DeployError(f"NiFi is not reachable on https://localhost:{port}: start it with `nifi/stack up` "
                           "(or `docker compose up -d --wait`)")
@@ -29,7 +28,7 @@ def connect(settings: dict[str, str]) -> None:
     nipyapi.security.set_service_ssl_context(service="nifi", ca_file=str(ca_cert))
     try:
         logged_in = nipyapi.security.service_login(
-            service="nifi", username=settings["NIFI_USERNAME"], password=settings["NIFI_PASSWORD"], bool_response=True)
+            service="nifi", username=username, password=password, bool_response=True)
     except Exception as error:  # nipyapi raises its own and urllib3's errors here
         raise DeployError(f"NiFi on port {port} did not accept the login: {_one_line(error)}") from None
     if not logged_in:

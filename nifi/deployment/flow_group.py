@@ -8,13 +8,14 @@ node and sizes concurrent tasks to the nodes' cores (cluster.py).
 """
 
 import json
-import time
 from pathlib import Path
 
 import nipyapi
 from nipyapi.nifi import ProcessGroupsApi
 
-from .cluster import concurrent_tasks, node_cores, retry_transient, size_concurrency, wait_for_every_node
+from ecommerce_pipeline.waiting import wait_until
+
+from .cluster import concurrent_tasks, node_cores, retry_transient, say, size_concurrency, wait_for_every_node
 from .connection import DeployError
 from .flow_settings import (
     FLOW_DIGEST_PARAMETER, FLOW_FILE, PARAMETER_CONTEXT, SETTINGS_DIGEST_PARAMETER, FlowSettings, flow_digest,
@@ -22,10 +23,6 @@ from .flow_settings import (
 from .processor_versions import require_processor_versions
 
 VALIDATION_TIMEOUT_SECONDS = 900
-
-
-def say(message: str) -> None:
-    print(f"[deploy] {message}", flush=True)
 
 
 def flow_definition(path: Path = FLOW_FILE) -> tuple[str, dict]:
@@ -162,23 +159,21 @@ def _not_valid(processor) -> bool:
 
 def _wait_for(group_id: str, pending_if, what: str) -> None:
     """Polls the group's processors until none is pending, reporting progress every 15 s."""
-    started = time.monotonic()
-    next_report = started
-    while True:
+    pending: list = []
+
+    def none_pending() -> bool:
         processors = retry_transient(lambda: ProcessGroupsApi().get_processors(group_id).processors,
                                      "listing the processors")
-        pending = [p for p in processors if pending_if(p)]
-        if not pending:
-            return
-        elapsed = time.monotonic() - started
-        if elapsed > VALIDATION_TIMEOUT_SECONDS:
-            details = "; ".join(f"{p.component.name}: {' '.join(p.component.validation_errors or ['validating'])}"
-                                for p in pending)
-            raise DeployError(f"still waiting for {what} after {elapsed:.0f}s: {details}")
-        if time.monotonic() >= next_report:
-            say(f"waiting for {what} [{elapsed:.0f}s]: {', '.join(sorted(p.component.name for p in pending))}")
-            next_report += 15
-        time.sleep(2)
+        pending[:] = [p for p in processors if pending_if(p)]
+        return not pending
+
+    def why() -> str:
+        return "; ".join(f"{p.component.name}: {' '.join(p.component.validation_errors or ['validating'])}"
+                         for p in pending)
+
+    wait_until(none_pending, what, VALIDATION_TIMEOUT_SECONDS, every=2, report=say,
+               pending=lambda: ", ".join(sorted(p.component.name for p in pending)),
+               error=lambda message: DeployError(f"{message} ({why()})"))
 
 
 def export(group, settings_names: frozenset[str], path: Path = FLOW_FILE) -> None:

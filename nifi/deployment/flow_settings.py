@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ecommerce_pipeline.fernet_tokens import key_list_problem
 from ecommerce_pipeline.segment_routes import segment_queries
+from ecommerce_pipeline.settings import require, s3_bucket, s3_endpoint_url
 
 from .connection import DeployError
 
@@ -44,7 +45,7 @@ def flow_settings(settings: dict[str, str]) -> FlowSettings:
     FLOW_INBOX_DIRECTORY / FLOW_S3_ENDPOINT_URL say otherwise (NiFi in a container sees
     /data/inbox and http://minio:9000).
     """
-    keys = _required(settings, "FERNET_KEYS")
+    keys = require(settings, "FERNET_KEYS", DeployError)
     problem = key_list_problem(keys, "FERNET_KEYS")
     if problem:
         raise DeployError(problem)
@@ -52,12 +53,11 @@ def flow_settings(settings: dict[str, str]) -> FlowSettings:
         "Inbox Directory": settings.get("FLOW_INBOX_DIRECTORY")
         or str(Path(settings.get("INBOX_DIR") or REPO / "data" / "inbox").resolve()),
         "Fernet Keys": keys,
-        "S3 Endpoint URL": settings.get("FLOW_S3_ENDPOINT_URL") or settings.get("S3_ENDPOINT_URL")
-        or f"http://127.0.0.1:{settings.get('MINIO_API_PORT', '9000')}",
-        "S3 Bucket": settings.get("S3_BUCKET") or "ecommerce-lake",
+        "S3 Endpoint URL": settings.get("FLOW_S3_ENDPOINT_URL") or s3_endpoint_url(settings),
+        "S3 Bucket": s3_bucket(settings),
         # the flow's own least-privilege MinIO user (nifi/provisioning/minio_access.py), never root
-        "S3 Access Key ID": _required(settings, "MINIO_FLOW_USER"),
-        "S3 Secret Access Key": _required(settings, "MINIO_FLOW_PASSWORD"),
+        "S3 Access Key ID": require(settings, "MINIO_FLOW_USER", DeployError),
+        "S3 Secret Access Key": require(settings, "MINIO_FLOW_PASSWORD", DeployError),
     }
     values.update({SEGMENT_SQL_PARAMETER.format(route=route): sql for route, sql in segment_queries().items()})
     return FlowSettings(values, frozenset({"Fernet Keys", "S3 Access Key ID", "S3 Secret Access Key"}))
@@ -66,9 +66,3 @@ def flow_settings(settings: dict[str, str]) -> FlowSettings:
 def flow_digest(flow_text: str) -> str:
     return hashlib.sha256(flow_text.encode()).hexdigest()[:32]
 
-
-def _required(settings: dict[str, str], name: str) -> str:
-    value = settings.get(name, "").strip()
-    if not value or value.startswith(("change-me", "replace-with")):
-        raise DeployError(f"{name} is not set: add it to .env (see .env.example) or the environment")
-    return value

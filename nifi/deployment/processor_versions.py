@@ -5,9 +5,9 @@ wherever it was loaded from; a flow naming a version NiFi lacks would import as 
 processors", so the deploy refuses it first, with what to do.
 """
 
-import time
-
 from nipyapi.nifi import FlowApi
+
+from ecommerce_pipeline.waiting import wait_until
 
 from .connection import DeployError
 
@@ -47,13 +47,10 @@ def installed_python_processors() -> set[tuple[str, str]]:
 def require_processor_versions(definition: dict, say) -> None:
     """Waits until NiFi has discovered its Python processors, then refuses a flow naming builds it lacks."""
     wanted = python_processors(definition)
-    started = time.monotonic()
-    while not (available := installed_python_processors()):
-        if time.monotonic() - started > DISCOVERY_TIMEOUT_SECONDS:
-            raise DeployError("NiFi lists no Python processors: is the processors NAR installed? "
-                              "`nifi/stack up` builds and installs it")
-        say(f"waiting for NiFi to discover its Python processors [{time.monotonic() - started:.0f}s]")
-        time.sleep(5)
+    available = wait_until(installed_python_processors, "NiFi to discover its Python processors",
+                           DISCOVERY_TIMEOUT_SECONDS, every=5, progress_every=5, report=say,
+                           error=lambda message: DeployError(f"{message}; NiFi lists none: is the processors NAR "
+                                                             "installed? `nifi/stack up` builds and installs it"))
     problems = missing_versions(wanted, available)
     if problems:
         raise DeployError("the flow names Python processors NiFi does not have: " + "; ".join(problems) +

@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from ecommerce_pipeline.settings import s3_bucket
+
 from .java import find_java
 from .layout import NiFiNode
 from .nifi_api import NiFiApi, NiFiApiError
@@ -100,7 +102,7 @@ def create_bucket(env: dict[str, str]) -> None:
 
     ensure_bucket(env, env["S3_ENDPOINT_URL"])
     ensure_access(env, env["S3_ENDPOINT_URL"])
-    say(f"minio: bucket {env.get('S3_BUCKET') or 'ecommerce-lake'} is there")
+    say(f"minio: bucket {s3_bucket(env)} is there")
 
 
 def main(argv: list[str]) -> int:

@@ -1,25 +1,21 @@
 """The stack's settings: `.env` (written once with random secrets) under the environment."""
 
-import base64
 import os
 import secrets
+
+from ecommerce_pipeline.fernet_tokens import generate_key
+from ecommerce_pipeline.settings import DEFAULT_PORTS, S3_ACCOUNTS, load_settings
 
 from .paths import ENV_FILE, REPO
 from .processes import say
 
-DEFAULT_PORTS = {
-    "MINIO_API_PORT": "9000", "MINIO_CONSOLE_PORT": "9001", "NIFI_HTTPS_PORT": "8443",
-    # Used by `nifi/stack up --nodes N` only (node i and ZooKeeper server i add i-1).
-    "NIFI_CLUSTER_PROTOCOL_PORT": "11443", "NIFI_LOAD_BALANCE_PORT": "6342",
-    "ZOOKEEPER_CLIENT_PORT": "2181", "ZOOKEEPER_PEER_PORT": "2888", "ZOOKEEPER_ELECTION_PORT": "3888",
-}
 GENERATED = {
     "NIFI_PASSWORD": lambda: secrets.token_urlsafe(24),
     "NIFI_SENSITIVE_PROPS_KEY": lambda: secrets.token_urlsafe(24),
     "MINIO_ROOT_PASSWORD": lambda: secrets.token_urlsafe(24),
     "MINIO_FLOW_PASSWORD": lambda: secrets.token_urlsafe(24),
     "MINIO_ANALYST_PASSWORD": lambda: secrets.token_urlsafe(24),
-    "FERNET_KEYS": lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
+    "FERNET_KEYS": generate_key,
 }
 
 
@@ -42,8 +38,6 @@ def ensure_env_file() -> None:
 
 def _add_missing_accounts(documented: dict[str, str]) -> None:
     """The flow's or the analyst's account, when the .env predates it; never MinIO's root."""
-    from ecommerce_pipeline.settings import S3_ACCOUNTS
-
     text = ENV_FILE.read_text()
     present = {line.split("=", 1)[0].strip() for line in text.splitlines() if "=" in line} | set(os.environ)
     added = {}
@@ -59,6 +53,4 @@ def _add_missing_accounts(documented: dict[str, str]) -> None:
 
 def read_env() -> dict[str, str]:
     """.env with the environment over it, plus the default ports."""
-    from ecommerce_pipeline.settings import load_settings
-
     return {**DEFAULT_PORTS, **load_settings(ENV_FILE)}

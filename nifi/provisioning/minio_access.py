@@ -5,7 +5,6 @@ MinioAdmin): a policy of the same name is replaced and a user's secret reset, so
 bucket, rule or .env secret takes effect on the next `up`.
 """
 
-import time
 from urllib.parse import urlsplit
 
 import urllib3
@@ -17,6 +16,7 @@ from minio.minioadmin import MinioAdmin
 from ecommerce_pipeline.object_keys import QUARANTINE_PREFIX
 from ecommerce_pipeline.segment_routes import QUARANTINE, segment_queries
 from ecommerce_pipeline.settings import MissingSetting, S3Settings
+from ecommerce_pipeline.waiting import wait_until
 
 from .processes import StackError, say
 
@@ -63,22 +63,30 @@ def ensure_access(env: dict[str, str], endpoint_url: str) -> None:
                        secure=endpoint.scheme == "https")
     for user, policy_name, policy in ((flow, FLOW_POLICY, flow_policy(root.bucket)),
                                       (analyst, ANALYST_POLICY, analyst_policy(root.bucket))):
-        deadline = time.monotonic() + IAM_READY_SECONDS
-        while True:
-            try:
-                admin.policy_add(policy_name, policy=policy)
-                admin.user_add(user.access_key, user.secret_key)
-                admin.policy_set(policy_name, user=user.access_key)
-                break
-            except urllib3.exceptions.HTTPError as error:  # 503 while distributed MinIO loads its IAM
-                if time.monotonic() > deadline:
-                    raise StackError(f"minio: the admin API did not answer within {IAM_READY_SECONDS}s: {error}") from None
-                say("minio: waiting for the admin API (MinIO is still loading its users and policies)")
-                time.sleep(3)
-            except MinioException as error:
-                raise StackError(f"minio: could not set up the user {user.access_key!r} with policy {policy_name}: "
-                                 f"{error}") from None
+        _set_up_user(admin, user, policy_name, policy)
     say(f"minio: users for the flow and for analysts hold only policies {FLOW_POLICY} and {ANALYST_POLICY}")
+
+
+def _set_up_user(admin: MinioAdmin, user: S3Settings, policy_name: str, policy: dict) -> None:
+    """The user with its policy, once MinIO's admin API answers (distributed MinIO answers 503 while it loads its IAM)."""
+    refused: list[str] = [""]
+
+    def set_up() -> bool:
+        try:
+            admin.policy_add(policy_name, policy=policy)
+            admin.user_add(user.access_key, user.secret_key)
+            admin.policy_set(policy_name, user=user.access_key)
+            return True
+        except urllib3.exceptions.HTTPError as error:
+            refused[0] = str(error)
+            return False
+        except MinioException as error:
+            raise StackError(f"minio: could not set up the user {user.access_key!r} with policy {policy_name}: "
+                             f"{error}") from None
+
+    wait_until(set_up, "the admin API (MinIO is still loading its users and policies)", IAM_READY_SECONDS, every=3,
+               progress_every=3, report=lambda message: say(f"minio: {message}"), pending=lambda: refused[0],
+               error=lambda message: StackError(f"minio: {message}"))
 
 
 def _policy(statements: list[dict]) -> dict:

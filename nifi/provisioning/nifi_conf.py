@@ -13,6 +13,8 @@ from xml.sax.saxutils import escape
 
 import bcrypt
 
+from ecommerce_pipeline.settings import require
+
 from .layout import NODE_ADDRESS, NiFiNode, zookeeper_connect_string
 from .paths import REPO
 from .processes import StackError
@@ -52,8 +54,8 @@ CLUSTER_STATE_PROVIDER = "zk-provider"  # its id in state-management.xml
 def render_conf(home: Path, env: dict[str, str], tls: TlsStores, node: NiFiNode, cluster: list[NiFiNode],
                 listener: HttpsListener) -> None:
     """conf/ of `node`, listening on `listener`; `cluster` is every node of its cluster (just `node` when there is none)."""
-    username, password = _required(env, "NIFI_USERNAME"), _required(env, "NIFI_PASSWORD")
-    sensitive_key = _required(env, "NIFI_SENSITIVE_PROPS_KEY")
+    username, password = require(env, "NIFI_USERNAME", StackError), require(env, "NIFI_PASSWORD", StackError)
+    sensitive_key = require(env, "NIFI_SENSITIVE_PROPS_KEY", StackError)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise StackError(f"NIFI_PASSWORD in .env must have at least {MIN_PASSWORD_LENGTH} characters")
     if len(sensitive_key) < MIN_SENSITIVE_KEY_LENGTH:
@@ -115,9 +117,3 @@ def _forget_previous_admin(conf: Path, username: str) -> None:
             (conf / name).unlink(missing_ok=True)
     marker.write_text(username)
 
-
-def _required(env: dict[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise StackError(f"{name} is not set: add it to .env (see .env.example)")
-    return value

@@ -13,6 +13,8 @@ from typing import Callable
 
 import psutil
 
+from ecommerce_pipeline import waiting
+
 from .paths import STATE
 
 SERVICE_VARIABLE = "ECOMMERCE_PIPELINE_SERVICE"
@@ -125,14 +127,18 @@ def spawn(service: str, command: list[str], env: dict[str, str], cwd: Path | Non
 
 
 def stop(service: str, grace_seconds: float = 60) -> None:
-    """SIGTERM to the service's process group and to anything it left behind; SIGKILL to what outlives the grace period."""
+    """SIGTERM to the service, then to anything of its process group it left behind; SIGKILL to what outlives the grace period.
+
+    The service alone first: NiFi stops its processors before it ends its Python processes, and a Python
+    process signalled with it would fail the FlowFiles it holds, which the flow then quarantines whole.
+    """
     pid = running_pid(service)
     processes = _stoppable(service, pid)
     if not processes:
         say(f"{service}: not running")
         pid_file(service).unlink(missing_ok=True)
         return
-    _terminate(processes, grace_seconds)
+    _terminate([p for p in processes if p.pid == pid] or processes, grace_seconds)
     _terminate(_stoppable(service, pid), 0)  # whatever started during the grace period
     pid_file(service).unlink(missing_ok=True)
     say(f"{service}: stopped")
@@ -193,18 +199,17 @@ def tail(path: Path, lines: int = 40) -> str:
 def wait_until(service: str, healthy, timeout: float, log: Path | None = None, progress_every: float = 0) -> None:
     """Polls `healthy()` until it answers true; fails with the log's tail if the service dies or hangs."""
     log = log or log_file(service)
-    started = time.monotonic()
-    next_progress = started + progress_every
-    while time.monotonic() - started < timeout:
+
+    def up() -> bool:
         if healthy():
-            return
+            return True
         if running_pid(service) is None:
             raise StackError(f"{service} exited while starting; its log ends with:\n{tail(log)}")
-        if progress_every and time.monotonic() >= next_progress:
-            say(f"{service}: still starting ({time.monotonic() - started:.0f}s)")
-            next_progress += progress_every
-        time.sleep(1)
-    raise StackError(f"{service} did not become healthy within {timeout:.0f}s; its log ends with:\n{tail(log)}")
+        return False
+
+    waiting.wait_until(up, f"{service} to become healthy", timeout, progress_every=progress_every,
+                       report=say if progress_every else None,
+                       error=lambda message: StackError(f"{message}; its log ends with:\n{tail(log)}"))
 
 
 def http_ok(url: str) -> bool:

@@ -28,9 +28,6 @@ import pyarrow.csv as pa_csv
 
 from .columns import CLEAN_COLUMNS, QUARANTINE_REASON_COLUMN, RAW_COLUMNS, RAW_TO_CLEAN
 
-DELIVERY_STATUSES = ("Delivered", "Shipped", "In Transit", "Pending", "Cancelled", "Returned")
-VIP_STATUSES = ("Yes", "No")
-
 DELIVERY_STATUS_ALIASES = {
     "delivered": "Delivered",
     "shipped": "Shipped",
@@ -268,13 +265,13 @@ def standardise_phone(values: pd.Series) -> pd.Series:
 
 
 def normalise_delivery_status(values: pd.Series) -> pd.Series:
-    """Messy spellings to DELIVERY_STATUSES; unknown statuses are kept as written."""
+    """Messy spellings to the statuses DELIVERY_STATUS_ALIASES names; unknown statuses are kept as written."""
     key = values.str.lower().str.replace(r"[ \t_-]+", " ", regex=True).str.strip()
     return key.map(DELIVERY_STATUS_ALIASES).astype("str").fillna(values)
 
 
 def normalise_vip_status(values: pd.Series) -> pd.Series:
-    """Yes/No spellings (`y`, `TRUE`, `0`...) to VIP_STATUSES; unknown values are kept."""
+    """Yes/No spellings (`y`, `TRUE`, `0`...) to Yes or No; unknown values are kept."""
     return values.str.lower().map(VIP_STATUS_ALIASES).astype("str").fillna(values)
 
 

@@ -21,7 +21,7 @@ from .lake_watch import LakeWatch, Outcome, drop_into_inbox, records_in, wait_un
 from .parquet_io import StorageError, is_s3_uri, read_parquet, split_s3_uri, write_parquet
 from .object_keys import QUARANTINE_PREFIX
 from .policy import EncryptionPolicy, load_policy
-from .settings import MissingSetting, S3Settings, load_settings, require
+from .settings import ENV_FILE_VARIABLE, MissingSetting, S3Settings, load_settings, require
 from .table_encryption import decrypt_table, rotate_table
 
 PROGRAM = "ecommerce-pipeline"
@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.splitlines()[0])
-    parser.add_argument("--env-file", default=".env", help="settings file read after the environment (default: .env)")
+    parser.add_argument("--env-file", type=Path, default=None,
+                        help=f"settings file read after the environment (default: ${ENV_FILE_VARIABLE}, else .env here)")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     generate = commands.add_parser("generate", help="write a seeded sample CSV export")

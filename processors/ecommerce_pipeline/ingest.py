@@ -55,11 +55,6 @@ class IngestReport:
     first_ingest: IngestRecord | None = None  # set when the content had been ingested by another drop
     duplicate_record: str | None = None
 
-    @property
-    def accounted_for(self) -> bool:
-        """Rows counted in are all in a segment or in quarantine (rejected chunks aside)."""
-        return self.rows_in == self.rows_clean + self.rows_quarantined
-
     def add(self, chunk: "ChunkReport") -> None:
         self.rows_in += chunk.rows_in
         self.rows_clean += chunk.rows_clean

@@ -16,7 +16,6 @@ import io
 import json
 import os
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from .ledger import DUPLICATE_SUFFIX
 from .object_keys import QUARANTINE_PREFIX, safe_stem
 from .object_store import REASON_METADATA
 from .settings import S3Settings
+from .waiting import wait_until
 
 CLEAN_SEGMENTS = ("customer_info", "order_info", "payment_and_delivery_info")
 WHOLE_CONTENT_SUFFIX = ".csv.fernet"
@@ -119,10 +119,6 @@ def stem_prefixes(stem: str, since: dt.datetime | None = None) -> list[str]:
             for prefix in (*CLEAN_SEGMENTS, QUARANTINE_PREFIX) for day in days]
 
 
-def landed_objects(s3: S3Settings, stem: str, since: dt.datetime | None = None) -> list[LandedObject]:
-    return LakeWatch(s3).landed(stem, since)
-
-
 def outcome(objects: list[LandedObject], records: int) -> Outcome | None:
     """What became of a dropped file of `records` records, or None while the flow is still at it.
 
@@ -152,25 +148,22 @@ def wait_until_landed(watch: LakeWatch, source: Path, records: int, timeout: flo
     Objects an earlier drop of the same file left (same keys, since keys derive from the
     content) count only once they are rewritten.
     """
-    started = time.monotonic()
     dropped_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(seconds=1)
     on_start()
-    next_report = started + 5
     objects: list[LandedObject] = []
-    while time.monotonic() - started < timeout:
-        objects = watch.landed(safe_stem(source.stem), since=dropped_at)
-        settled = outcome(objects, records)
-        if settled is not None:
-            return settled, objects
-        if time.monotonic() >= next_report:
-            stored = sum(landed.rows or 0 for landed in objects if landed.prefix in ("order_info", QUARANTINE_PREFIX))
-            progress(f"waiting for {source.name}: {stored} of {records} rows in the lake "
-                     f"[{time.monotonic() - started:.0f}s]")
-            next_report += 5
-        time.sleep(1)
-    raise TimeoutError(f"{source.name} is not all in the lake after {timeout:.0f}s "
-                       f"({len(objects)} objects so far): is the flow deployed and running? "
-                       "see `python deploy_flow.py status`")
+
+    def settled() -> tuple[Outcome, list[LandedObject]] | None:
+        objects[:] = watch.landed(safe_stem(source.stem), since=dropped_at)
+        found = outcome(objects, records)
+        return (found, list(objects)) if found is not None else None
+
+    def stored() -> str:
+        rows = sum(landed.rows or 0 for landed in objects if landed.prefix in ("order_info", QUARANTINE_PREFIX))
+        return f"{rows} of {records} rows in the lake ({len(objects)} objects)"
+
+    return wait_until(settled, source.name, timeout, progress_every=5, report=progress, pending=stored,
+                      error=lambda message: TimeoutError(f"{message}: is the flow deployed and running? "
+                                                         "see `python deploy_flow.py status`"))
 
 
 def records_in(source: Path) -> int:

@@ -1,6 +1,10 @@
-"""Settings of the command-line tools: the environment, then `.env` in the working directory.
+"""The settings every entry point reads: the environment over one `.env` file.
 
-Secrets (Fernet keys, S3 and NiFi credentials) live only there, never in git or the flow.
+Where `.env` is (one rule): the file ECOMMERCE_PIPELINE_ENV_FILE names, else `.env` in a
+directory: the working directory for the `ecommerce-pipeline` command (its `--env-file`
+overrides both), the checkout for the repository's tools (nifi/stack, deploy_flow.py, the
+tests, the benchmarks). Secrets (Fernet keys, S3 and NiFi credentials) live only there,
+never in git or the flow.
 """
 
 import os
@@ -9,23 +13,48 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+ENV_FILE_VARIABLE = "ECOMMERCE_PIPELINE_ENV_FILE"
+DEFAULT_PORTS = {
+    "MINIO_API_PORT": "9000", "MINIO_CONSOLE_PORT": "9001", "NIFI_HTTPS_PORT": "8443",
+    # Used by `nifi/stack up --nodes N` only (node i and ZooKeeper server i add i-1).
+    "NIFI_CLUSTER_PROTOCOL_PORT": "11443", "NIFI_LOAD_BALANCE_PORT": "6342",
+    "ZOOKEEPER_CLIENT_PORT": "2181", "ZOOKEEPER_PEER_PORT": "2888", "ZOOKEEPER_ELECTION_PORT": "3888",
+}
+DEFAULT_BUCKET = "ecommerce-lake"
+PLACEHOLDERS = ("change-me", "replace-with")  # .env.example's values, never real ones
+
 
 class MissingSetting(RuntimeError):
     """A required variable is in neither the environment nor `.env`."""
 
 
-def load_settings(env_file: str | os.PathLike = ".env") -> dict[str, str]:
-    """The environment over `.env` (the environment wins, as docker compose does)."""
-    values = {k: v for k, v in dotenv_values(Path(env_file)).items() if v is not None}
+def env_file(directory: str | os.PathLike = ".") -> Path:
+    """The `.env` to read: ECOMMERCE_PIPELINE_ENV_FILE, else `.env` in `directory`."""
+    return Path(os.environ.get(ENV_FILE_VARIABLE) or Path(directory) / ".env")
+
+
+def load_settings(path: str | os.PathLike | None = None) -> dict[str, str]:
+    """The environment over `path` (default: env_file()); the environment wins, as docker compose does."""
+    values = {k: v for k, v in dotenv_values(Path(path or env_file())).items() if v is not None}
     values.update(os.environ)
     return values
 
 
-def require(settings: dict[str, str], name: str) -> str:
+def require(settings: dict[str, str], name: str, error: type[Exception] = MissingSetting) -> str:
+    """The value of a required variable; `error` (the caller's own kind) names it when unset or a placeholder."""
     value = settings.get(name, "").strip()
-    if not value:
-        raise MissingSetting(f"{name} is not set: add it to .env (see .env.example) or the environment")
+    if not value or value.startswith(PLACEHOLDERS):
+        raise error(f"{name} is not set: add it to .env (see .env.example) or the environment")
     return value
+
+
+def s3_endpoint_url(settings: dict[str, str]) -> str:
+    """S3_ENDPOINT_URL, else the stack's MinIO on this machine (it listens on 127.0.0.1 only)."""
+    return settings.get("S3_ENDPOINT_URL") or f"http://127.0.0.1:{settings.get('MINIO_API_PORT') or DEFAULT_PORTS['MINIO_API_PORT']}"
+
+
+def s3_bucket(settings: dict[str, str]) -> str:
+    return settings.get("S3_BUCKET") or DEFAULT_BUCKET
 
 
 # Who reaches the bucket: the stack keeps MinIO's root; the flow and analysts get their own
@@ -49,10 +78,10 @@ class S3Settings:
         """The bucket as one of S3_ACCOUNTS sees it."""
         access_key, secret_key = S3_ACCOUNTS[account]
         return cls(
-            endpoint_url=settings.get("S3_ENDPOINT_URL") or f"http://localhost:{settings.get('MINIO_API_PORT', '9000')}",
+            endpoint_url=s3_endpoint_url(settings),
             access_key=require(settings, access_key),
             secret_key=require(settings, secret_key),
-            bucket=settings.get("S3_BUCKET") or "ecommerce-lake",
+            bucket=s3_bucket(settings),
         )
 
     def client(self):

@@ -1,10 +1,12 @@
 from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
-from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, StandardValidators, ValidationResult
+from nifiapi.properties import (
+    ExpressionLanguageScope, PropertyDescriptor, ResourceDefinition, StandardValidators, ValidationResult,
+)
 
 from ecommerce_pipeline.content_encryption import OUTPUT_MIME_TYPES, encrypt_content
-from ecommerce_pipeline.fernet_tokens import key_list_problem, parse_keys
 from ecommerce_pipeline.policy import PolicyError, load_policy
 from ecommerce_pipeline.table_encryption import MissingPolicyColumns
+from ecommerce_processors import fernet_properties
 from ecommerce_processors.py4j_content import decode_content_in_one_call
 
 decode_content_in_one_call()
@@ -26,17 +28,12 @@ class EncryptColumns(FlowFileTransform):
         tags = ["encryption", "fernet", "pii", "columns", "csv", "parquet"]
         dependencies = ["pandas==3.1.1", "pyarrow==26.0.1", "cryptography==48.0.0"]
 
-    FERNET_KEYS = PropertyDescriptor(
-        name="Fernet Keys",
-        description="Comma-separated Fernet keys, newest first; fill it from a sensitive parameter.",
-        required=True,
-        sensitive=True,
-        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
-    )
+    FERNET_KEYS = fernet_properties.FERNET_KEYS
     SEGMENT = PropertyDescriptor(
         name="Segment",
         description="The policy segment whose columns are encrypted (customer_info, order_info, "
-        "payment_and_delivery_info or quarantine).",
+        "payment_and_delivery_info or quarantine). A value without Expression Language must name a segment "
+        "of the policy.",
         required=True,
         validators=[StandardValidators.NON_EMPTY_EL_VALIDATOR],
         expression_language_scope=ExpressionLanguageScope.FLOWFILE_ATTRIBUTES,
@@ -45,7 +42,7 @@ class EncryptColumns(FlowFileTransform):
         name="Encryption Policy File",
         description="A policy TOML to use instead of the packaged encryption_policy.toml.",
         required=False,
-        validators=[StandardValidators.FILE_EXISTS_VALIDATOR],
+        resource_definition=ResourceDefinition(allow_file=True),
     )
     OUTPUT_FORMAT = PropertyDescriptor(
         name="Output Format",
@@ -67,18 +64,21 @@ class EncryptColumns(FlowFileTransform):
         return self.properties
 
     def customValidate(self, context):
-        results = []
-        keys_problem = key_list_problem(context.getProperty(self.FERNET_KEYS).getValue(), self.FERNET_KEYS.name)
-        if keys_problem:
-            results.append(ValidationResult(subject=self.FERNET_KEYS.name, explanation=keys_problem, valid=False))
+        results = fernet_properties.key_validation(context)
         try:
-            load_policy(context.getProperty(self.POLICY_FILE).getValue())
+            policy = load_policy(context.getProperty(self.POLICY_FILE).getValue())
         except PolicyError as error:
-            results.append(ValidationResult(subject=self.POLICY_FILE.name, explanation=str(error), valid=False))
+            return results + [ValidationResult(subject=self.POLICY_FILE.name, explanation=str(error), valid=False)]
+        segment = context.getProperty(self.SEGMENT)
+        if segment.getValue() and not segment.isExpressionLanguagePresent():
+            try:
+                policy.segment(segment.getValue())
+            except PolicyError as error:
+                results.append(ValidationResult(subject=self.SEGMENT.name, explanation=str(error), valid=False))
         return results
 
     def onScheduled(self, context):
-        self.keys = parse_keys(context.getProperty(self.FERNET_KEYS).getValue(), self.FERNET_KEYS.name)
+        self.keys = fernet_properties.keyring(context)
         self.policy = load_policy(context.getProperty(self.POLICY_FILE).getValue())
         self.output_format = context.getProperty(self.OUTPUT_FORMAT).getValue().lower()
 

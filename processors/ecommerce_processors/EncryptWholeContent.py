@@ -1,9 +1,9 @@
 from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
-from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, StandardValidators, ValidationResult
+from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor
 
 from ecommerce_pipeline.content_encryption import encrypt_whole_content, quarantine_reason
-from ecommerce_pipeline.fernet_tokens import key_list_problem, parse_keys
 from ecommerce_pipeline.object_keys import fragment_chunk_id
+from ecommerce_processors import fernet_properties
 from ecommerce_processors.py4j_content import decode_content_in_one_call
 
 decode_content_in_one_call()
@@ -25,13 +25,7 @@ class EncryptWholeContent(FlowFileTransform):
         tags = ["encryption", "fernet", "quarantine", "pii"]
         dependencies = ["pandas==3.1.1", "pyarrow==26.0.1", "cryptography==48.0.0"]
 
-    FERNET_KEYS = PropertyDescriptor(
-        name="Fernet Keys",
-        description="Comma-separated Fernet keys, newest first; fill it from a sensitive parameter.",
-        required=True,
-        sensitive=True,
-        validators=[StandardValidators.NON_EMPTY_VALIDATOR],
-    )
+    FERNET_KEYS = fernet_properties.FERNET_KEYS
     REASON = PropertyDescriptor(
         name="Reason",
         description="Why the content is quarantined, from the attributes the failing step set (for example "
@@ -51,11 +45,10 @@ class EncryptWholeContent(FlowFileTransform):
         return self.properties
 
     def customValidate(self, context):
-        problem = key_list_problem(context.getProperty(self.FERNET_KEYS).getValue(), self.FERNET_KEYS.name)
-        return [ValidationResult(subject=self.FERNET_KEYS.name, explanation=problem, valid=False)] if problem else []
+        return fernet_properties.key_validation(context)
 
     def onScheduled(self, context):
-        self.keys = parse_keys(context.getProperty(self.FERNET_KEYS).getValue(), self.FERNET_KEYS.name)
+        self.keys = fernet_properties.keyring(context)
 
     def transform(self, context, flowfile):
         content = flowfile.getContentsAsBytes()

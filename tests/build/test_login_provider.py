@@ -9,8 +9,8 @@ import re
 import shutil
 import subprocess
 
-from conftest import REPO
-from provisioning.java import find_java
+from nifi.provisioning.java import find_java
+from nifi.provisioning.paths import REPO
 
 
 def test_the_bcrypt_login_provider_passes_its_junit_tests():

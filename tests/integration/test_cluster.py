@@ -4,9 +4,10 @@ Run apart from the single-node suite (`-m cluster`, with that stack stopped: mem
 cluster is started once for the module and stopped at its end. What is checked: a file's
 chunks are processed on every node; every row lands exactly once; no file is ingested twice
 (the bucket keeps versions: with no fault every key has one; and one FETCH provenance event
-per file), also for a file moved in with a day-old mtime; the primary node killed mid-file (JVM and Python processes, as a power cut would)
-and one MinIO server killed mid-file lose and duplicate nothing; Chromium logs in on a node that
-is not the coordinator (each node signs its own login tokens).
+per file), also for a file moved in with a day-old mtime; the primary node killed mid-file
+(JVM and Python processes, as a power cut would) and one MinIO server killed mid-file lose and
+duplicate nothing; Chromium logs in on a node that is not the coordinator (each node signs its
+own login tokens).
 """
 
 import os
@@ -24,12 +25,12 @@ from conftest import REPO, STACK, NiFi, ledger_as_found
 from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
 from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings
-from inbox import drop, lake_key, move_in_aged, wait_for_rows
+from inbox import drop, lake_key, move_in_aged, wait_for_rows, wait_until_taken
 from lake import assert_lake_holds_exactly
-from provisioning.env_file import read_env as settings
-from provisioning.layout import minio_servers, nifi_nodes
-from provisioning.nifi_api import NiFiApi, NiFiApiError
-from provisioning.paths import NIFI_CA_CERT
+from nifi.provisioning.env_file import read_env as settings
+from nifi.provisioning.layout import minio_servers, nifi_nodes
+from nifi.provisioning.nifi_api import NiFiApi, NiFiApiError
+from nifi.provisioning.paths import NIFI_CA_CERT
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
@@ -95,13 +96,6 @@ def export(tmp_path, cluster):
 
 def rows_in(expected) -> int:
     return len(expected.clean) + len(expected.quarantine)
-
-
-def wait_until_taken(target, timeout=120):
-    deadline = time.monotonic() + timeout
-    while target.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not target.exists(), f"the cluster did not fetch {target.name} within {timeout}s"
 
 
 def versions_per_key(s3: S3Settings, stem: str) -> dict[str, int]:

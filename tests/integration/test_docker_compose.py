@@ -30,7 +30,7 @@ from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings, load_settings
 from inbox import drop, lake_key, wait_for_quarantined_file, wait_for_rows
 from lake import assert_lake_holds_exactly, assert_no_plaintext, keys_of, read_objects, write_bad_export
-from provisioning.paths import DOCKER_CA_CERT
+from nifi.provisioning.paths import DOCKER_CA_CERT
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]
 
@@ -107,7 +107,7 @@ def compose_stack(docker_engine):
     ports = {name: str(free_port()) for name in ("NIFI_HTTPS_PORT", "MINIO_API_PORT", "MINIO_CONSOLE_PORT")}
     env = {**os.environ, **ports, "COMPOSE_PROJECT_NAME": PROJECT,
            "S3_ENDPOINT_URL": f"http://localhost:{ports['MINIO_API_PORT']}",
-           "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("processors", "nifi", "."))}
+           "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("processors", "."))}
     settings = {**load_settings(REPO / ".env"), **env}
     stack = ComposeStack(env, NiFi(int(ports["NIFI_HTTPS_PORT"]), DOCKER_CA_CERT, settings["NIFI_USERNAME"],
                                    settings["NIFI_PASSWORD"]), S3Settings.from_settings(settings))

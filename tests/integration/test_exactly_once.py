@@ -12,11 +12,12 @@ import nipyapi
 import pytest
 
 from conftest import REPO
-from deployment.connection import connect
+from nifi.deployment.connection import connect
 from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
 from ecommerce_pipeline.ledger import DUPLICATE_SUFFIX, content_sha256, ledger_key
 from ecommerce_pipeline.sample_data import write_sample_csv
-from ecommerce_pipeline.settings import load_settings
+from ecommerce_pipeline.settings import env_file, load_settings
+from ecommerce_pipeline.waiting import wait_until
 from inbox import INBOX, drop, lake_key, move_in_aged, wait_for_rows
 from lake import assert_lake_holds_exactly, delete_objects, keys_of, write_bad_export
 
@@ -29,7 +30,7 @@ WAIT_SECONDS = 180
 
 @pytest.fixture(scope="module")
 def nifi_api(deployed_flow):
-    connect(load_settings(REPO / ".env"))
+    connect(load_settings(env_file(REPO)))
     return nipyapi
 
 
@@ -54,13 +55,7 @@ def runs(name) -> int:
 
 
 def wait_for(condition, what, timeout=WAIT_SECONDS):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"{what}: not within {timeout}s")
+    return wait_until(condition, what, timeout, every=0.2, report=None, error=pytest.fail.Exception)
 
 
 def all_versions(minio, prefix=""):

@@ -11,16 +11,15 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 
 from conftest import REPO, STACK, deploy_flow
-from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
-from ecommerce_pipeline.sample_data import write_sample_csv
-from ecommerce_pipeline.settings import load_settings
+from ecommerce_pipeline.cleaning import read_raw_csv
+from ecommerce_pipeline.settings import env_file, load_settings
+from ecommerce_pipeline.waiting import wait_until
 from lake import assert_lake_holds_exactly, delete_objects, keys_of
-from inbox import drop, lake_key, wait_for_rows
+from inbox import MessyExports, drop, lake_key, wait_for_rows, wait_until_taken
 
 pytestmark = pytest.mark.integration
 
@@ -37,25 +36,11 @@ def stack(*args):
 
 @pytest.fixture
 def export(tmp_path, minio):
-    """A messy export of `rows` rows (written outside the inbox), its expected cleaning; lake cleaned after."""
-    stems = []
-
-    def make(rows, seed):
-        path = tmp_path / f"fault-{uuid.uuid4().hex[:8]}.csv"
-        write_sample_csv(path, rows=rows, seed=seed, bad_row_fraction=0.01)
-        stems.append(path.stem)
-        return path, clean_frame(read_raw_csv(path.read_bytes()))
-
-    yield make
-    for stem in stems:
+    """Makes messy exports (inbox.MessyExports); the lake is cleaned of them after."""
+    exports = MessyExports(tmp_path, "fault")
+    yield exports
+    for stem in exports.stems:
         delete_objects(minio, keys_of(minio, stem))
-
-
-def wait_until_taken(target, timeout=60):
-    deadline = time.monotonic() + timeout
-    while target.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not target.exists(), f"the flow did not take {target.name} within {timeout}s"
 
 
 def test_nifi_killed_with_sigkill_mid_file_resumes_and_stores_every_row_once(minio, deployed_flow, export):
@@ -131,20 +116,22 @@ def test_no_plaintext_pii_stays_in_nifi_or_the_landing_bucket_after_a_file_is_pr
     try:
         wait_for_rows(minio, path.stem, len(expected.clean) + len(expected.quarantine))
         wait_for_rows(minio, uploaded.stem, len(uploaded_expected.clean) + len(uploaded_expected.quarantine))
-        deadline = time.monotonic() + 60
-        while True:  # content claims are deleted by a background cleaner once nothing refers to them
-            found = {str(p.relative_to(REPO)) for p in nifi_files() for data in [readable(p)] if any(n in data for n in needles)}
-            found |= {where for where, data in minio_landing_files(minio) if any(n in data for n in needles)}
-            if not found or time.monotonic() > deadline:
-                break
-            time.sleep(5)
-        assert not found, f"plaintext of the input still on disk in {sorted(found)}"
+        found = set()
+
+        def no_plaintext() -> bool:  # content claims are deleted by a background cleaner once nothing refers to them
+            found.clear()
+            found.update(str(p.relative_to(REPO)) for p in nifi_files() for data in [readable(p)] if any(n in data for n in needles))
+            found.update(where for where, data in minio_landing_files(minio) if any(n in data for n in needles))
+            return not found
+
+        wait_until(no_plaintext, "the input's plaintext to leave NiFi's repositories and landing/", 60, every=5,
+                   report=None, error=pytest.fail.Exception, pending=lambda: f"still on disk in {sorted(found)}")
     finally:
         minio.client().delete_object(Bucket=minio.bucket, Key=f"{LANDING_PREFIX}{uploaded.name}")
 
 
 def test_secrets_are_in_no_log_bulletin_flow_definition_or_tracked_file(deployed_flow):
-    settings = load_settings(REPO / ".env")
+    settings = load_settings(env_file(REPO))
     secrets = [settings["MINIO_ROOT_PASSWORD"], settings["MINIO_FLOW_PASSWORD"], settings["MINIO_ANALYST_PASSWORD"],
                settings["NIFI_PASSWORD"], settings["NIFI_SENSITIVE_PROPS_KEY"],
                *settings["FERNET_KEYS"].split(",")]

@@ -12,16 +12,21 @@ import sys
 import time
 import uuid
 
+import nipyapi
 import pytest
 from cryptography.fernet import Fernet
 
 from conftest import REPO, STACK, deploy_flow
 from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
+from ecommerce_pipeline.fernet_tokens import generate_key
 from ecommerce_pipeline.sample_data import write_sample_csv
-from inbox import INBOX, drop, lake_key, wait_for_quarantined_file, wait_for_rows
+from ecommerce_pipeline.settings import env_file, load_settings
+from ecommerce_pipeline.waiting import wait_until
+from inbox import INBOX, drop, lake_key, wait_for_quarantined_file, wait_for_rows, wait_until_taken
 from lake import (
     BAD_EXPORTS, KEY_PATTERN, assert_lake_holds_exactly, assert_no_plaintext, delete_objects, keys_of, write_bad_export,
 )
+from nifi.deployment.connection import connect
 
 pytestmark = pytest.mark.integration
 
@@ -110,10 +115,7 @@ def test_a_nifi_restart_mid_file_still_stores_every_row_once(minio, deployed_flo
     write_sample_csv(path, rows=rows, seed=31, bad_row_fraction=0.01)
     expected = clean_frame(read_raw_csv(path.read_bytes()))
     lake_objects(path.stem)
-    target = drop(path)
-    deadline = time.monotonic() + 60
-    while target.exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until_taken(drop(path), timeout=60)
     down = subprocess.run([sys.executable, str(STACK), "down", "nifi"], capture_output=True, text=True, cwd=REPO)
     assert down.returncode == 0, down.stderr
     up = subprocess.run([sys.executable, str(STACK), "up", "nifi"], capture_output=True, text=True, cwd=REPO)
@@ -132,10 +134,9 @@ def test_an_export_uploaded_to_the_landing_bucket_is_taken_once(minio, deployed_
     try:
         objects = wait_for_rows(minio, path.stem, 2_000)
         assert_lake_holds_exactly(objects, expected, lake_key())
-        deadline = time.monotonic() + 60
-        while client.list_objects_v2(Bucket=minio.bucket, Prefix=f"landing/{path.name}").get("KeyCount"):
-            assert time.monotonic() < deadline, "the plaintext export stays under landing/ after its rows are stored"
-            time.sleep(0.5)
+        wait_until(lambda: not client.list_objects_v2(Bucket=minio.bucket, Prefix=f"landing/{path.name}").get("KeyCount"),
+                   "the plaintext export to leave landing/ after its rows are stored", 60, every=0.5, report=None,
+                   error=pytest.fail.Exception)
         written = {o["Key"]: o["LastModified"] for o in client.list_objects_v2(Bucket=minio.bucket)["Contents"]
                    if f"/{path.stem}-" in o["Key"]}
         time.sleep(15)  # three more looks at the landing prefix
@@ -144,3 +145,39 @@ def test_an_export_uploaded_to_the_landing_bucket_is_taken_once(minio, deployed_
         assert again == written, "the landed export was taken a second time"
     finally:
         client.delete_object(Bucket=minio.bucket, Key=f"landing/{path.name}")
+
+
+@pytest.fixture
+def scratch_group(deployed_flow):
+    """A process group of its own beside the flow, removed with what the test put in it."""
+    connect(load_settings(env_file(REPO)))
+    root = nipyapi.canvas.get_process_group(nipyapi.canvas.get_root_pg_id(), "id")
+    group = nipyapi.canvas.create_process_group(root, f"validation-{uuid.uuid4().hex[:8]}", (0, 3000))
+    yield group
+    nipyapi.canvas.delete_process_group(group, force=True)
+
+
+def property_errors(processor) -> list[str]:
+    """The processor's validation errors about its properties, once NiFi has loaded its Python runtime."""
+    def loaded():
+        errors = nipyapi.canvas.get_processor(processor.id, "id").component.validation_errors or []
+        return None if any("Initializing runtime environment" in error for error in errors) else (errors,)
+
+    # A tuple, as no errors at all is an answer too.
+    (errors,) = wait_until(loaded, f"NiFi to load {processor.component.name}'s Python runtime", 120)
+    return [error for error in errors if error.startswith(("'Segment'", "'Encryption Policy File'"))]
+
+
+def test_nifi_rejects_a_misspelt_segment_and_a_policy_path_that_is_not_a_file(scratch_group):
+    kind = nipyapi.canvas.get_processor_type("EncryptColumns", greedy=False)
+    config = nipyapi.nifi.ProcessorConfigDTO(properties={"Fernet Keys": generate_key(), "Segment": "order_infos"})
+    processor = nipyapi.canvas.create_processor(scratch_group, kind, (0, 0), "misspelt segment", config)
+    [error] = property_errors(processor)
+    assert error.startswith("'Segment' is invalid because unknown segment 'order_infos'"), error
+
+    def configured(**properties):
+        return nipyapi.canvas.update_processor(processor, nipyapi.nifi.ProcessorConfigDTO(properties=properties))
+
+    [error] = property_errors(configured(**{"Segment": "order_info", "Encryption Policy File": str(REPO)}))
+    assert "Specified Resource is a DIRECTORY" in error, error
+    assert property_errors(configured(**{"Segment": "${route}", "Encryption Policy File": None})) == []

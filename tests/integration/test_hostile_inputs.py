@@ -21,6 +21,7 @@ from conftest import REPO
 from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
 from ecommerce_pipeline.object_keys import safe_stem
 from ecommerce_pipeline.sample_data import write_sample_csv
+from ecommerce_pipeline.waiting import wait_until
 from inbox import INBOX, drop, lake_key, wait_for_rows
 from lake import assert_lake_holds_exactly, assert_no_plaintext, delete_objects, keys_of
 
@@ -81,9 +82,9 @@ def pieces_of(path) -> list[tuple[int, str]]:
 def wait_for_pieces(minio, stem, total_bytes, timeout=600):
     """(size, SHA-256) of each quarantined piece's plaintext, sorted, and their reasons, once they add up to the file."""
     fernet = Fernet(lake_key())
-    deadline = time.monotonic() + timeout
-    stored = 0
-    while time.monotonic() < deadline:
+    stored = [0]
+
+    def all_pieces():
         keys = [key for key in keys_of(minio, stem) if key.endswith(".csv.fernet")]
         if len(keys) * PIECE_BYTES >= total_bytes:
             pieces, reasons = [], set()
@@ -92,11 +93,12 @@ def wait_for_pieces(minio, stem, total_bytes, timeout=600):
                 plain = fernet.decrypt(got["Body"].read())
                 pieces.append((len(plain), hashlib.sha256(plain).hexdigest()))
                 reasons.add(got["Metadata"].get("reason", ""))
-            stored = sum(size for size, _ in pieces)
-            if stored >= total_bytes:
+            stored[0] = sum(size for size, _ in pieces)
+            if stored[0] >= total_bytes:
                 return sorted(pieces), reasons
-        time.sleep(5)
-    pytest.fail(f"{stem}: {stored:,} of {total_bytes:,} bytes quarantined after {timeout}s")
+
+    return wait_until(all_pieces, f"{stem}'s pieces in quarantine", timeout, every=5, report=None,
+                      error=pytest.fail.Exception, pending=lambda: f"{stored[0]:,} of {total_bytes:,} bytes")
 
 
 def log_sizes() -> list[int]:

@@ -12,7 +12,7 @@ from minio.error import MinioAdminException
 from minio.minioadmin import MinioAdmin
 
 from conftest import REPO
-from ecommerce_pipeline.settings import S3Settings, load_settings
+from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ DAY = "ingest_date=1999-01-01"
 
 
 def account(minio, name):
-    settings = {**load_settings(REPO / ".env"), "S3_ENDPOINT_URL": minio.endpoint_url}
+    settings = {**load_settings(env_file(REPO)), "S3_ENDPOINT_URL": minio.endpoint_url}
     return S3Settings.from_settings(settings, name)
 
 

@@ -9,12 +9,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
 
 from conftest import REPO, STACK
+from ecommerce_pipeline.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -38,13 +38,12 @@ def of_this_stack(process: psutil.Process) -> bool:
 
 
 def python_children(jvm: psutil.Process, at_least: int, timeout: float = 300) -> list[psutil.Process]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def enough():
         children = [p for p in jvm.children(recursive=True) if "python" in p.name().lower()]
-        if len(children) >= at_least:
-            return children
-        time.sleep(2)
-    pytest.fail(f"NiFi started fewer than {at_least} Python processes within {timeout:.0f}s")
+        return children if len(children) >= at_least else None
+
+    return wait_until(enough, f"NiFi to start {at_least} Python processes", timeout, every=2, report=None,
+                      error=pytest.fail.Exception)
 
 
 def test_up_and_down_after_the_jvm_alone_was_killed_leave_no_process_behind(deployed_flow):

@@ -2,10 +2,10 @@
 
 import pytest
 
-from deployment.cluster import concurrent_tasks
-from deployment.connection import DeployError
-from provisioning.layout import minio_servers, nifi_nodes, zookeeper_connect_string, zookeeper_servers
-from provisioning.nifi_conf import cluster_values
+from nifi.deployment.cluster import concurrent_tasks
+from nifi.deployment.connection import DeployError
+from nifi.provisioning.layout import minio_servers, nifi_nodes, zookeeper_connect_string, zookeeper_servers
+from nifi.provisioning.nifi_conf import cluster_values
 
 ENV = {
     "NIFI_HTTPS_PORT": "51443", "NIFI_CLUSTER_PROTOCOL_PORT": "51100", "NIFI_LOAD_BALANCE_PORT": "51200",

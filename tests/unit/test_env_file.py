@@ -3,8 +3,8 @@
 import pytest
 from dotenv import dotenv_values
 
-from provisioning.paths import REPO
-from provisioning import env_file
+from nifi.provisioning.paths import REPO
+from nifi.provisioning import env_file
 
 ACCOUNT_VARIABLES = ("MINIO_FLOW_USER", "MINIO_FLOW_PASSWORD", "MINIO_ANALYST_USER", "MINIO_ANALYST_PASSWORD")
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from deployment.connection import DeployError
-from deployment.flow_settings import flow_settings
+from nifi.deployment.connection import DeployError
+from nifi.deployment.flow_settings import flow_settings
 from ecommerce_pipeline.fernet_tokens import generate_key
 
 SETTINGS = {

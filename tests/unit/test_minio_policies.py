@@ -2,8 +2,8 @@
 
 import json
 
-from provisioning.paths import REPO
-from provisioning.minio_access import LANDING_PREFIX, LEDGER_PREFIX, analyst_policy, flow_policy, lake_prefixes
+from nifi.provisioning.paths import REPO
+from nifi.provisioning.minio_access import LANDING_PREFIX, LEDGER_PREFIX, analyst_policy, flow_policy, lake_prefixes
 
 BUCKET = "lake"
 

@@ -10,6 +10,7 @@ import datetime as dt
 import enum
 import importlib.util
 import io
+import json
 import re
 import socket
 import sys
@@ -54,10 +55,10 @@ def fake_nifiapi() -> dict[str, types.ModuleType]:
     properties = types.ModuleType("nifiapi.properties")
     properties.PropertyDescriptor = PropertyDescriptor
     properties.ValidationResult = ValidationResult
+    properties.ResourceDefinition = types.SimpleNamespace
     properties.ExpressionLanguageScope = enum.Enum("ExpressionLanguageScope", "NONE ENVIRONMENT FLOWFILE_ATTRIBUTES")
     properties.StandardValidators = types.SimpleNamespace(
-        **{name: name for name in ("NON_EMPTY_VALIDATOR", "NON_EMPTY_EL_VALIDATOR", "FILE_EXISTS_VALIDATOR",
-                                   "URL_VALIDATOR", "ALWAYS_VALID")}
+        **{name: name for name in ("NON_EMPTY_VALIDATOR", "NON_EMPTY_EL_VALIDATOR", "URL_VALIDATOR", "ALWAYS_VALID")}
     )
     return {"nifiapi": package, "nifiapi.flowfiletransform": transform, "nifiapi.properties": properties}
 
@@ -68,6 +69,9 @@ class PropertyValue:
 
     def getValue(self):
         return self.value
+
+    def isExpressionLanguagePresent(self):
+        return "${" in (self.value or "")
 
     def evaluateAttributeExpressions(self, flowfile):
         return PropertyValue(re.sub(r"\$\{([^${}:]+)\}", lambda m: flowfile.getAttribute(m[1]) or "", self.value))
@@ -200,6 +204,46 @@ def test_both_encrypting_processors_validate_keys_the_same_way(load):
         [problem] = processor.customValidate(Context(processor, **{"Fernet Keys": "not a key!"}))
         assert problem.subject == "Fernet Keys" and not problem.valid
         assert problem.explanation.startswith("Fernet Keys: key 1 of 1 is not url-safe base64")
+
+
+def encrypt_columns_problems(load, **properties) -> list[ValidationResult]:
+    processor, _ = load("EncryptColumns", **{"Fernet Keys": generate_key(), "Segment": "order_info"})
+    return processor.customValidate(Context(processor, **{"Fernet Keys": generate_key()} | properties))
+
+
+def test_a_literal_segment_the_policy_does_not_define_is_invalid_before_any_flowfile(load):
+    [problem] = encrypt_columns_problems(load, Segment="order_infos")
+    assert problem.subject == "Segment" and not problem.valid
+    assert "unknown segment 'order_infos'" in problem.explanation and "order_info," in problem.explanation
+    assert encrypt_columns_problems(load, Segment="order_info") == []
+
+
+def test_a_segment_from_expression_language_is_left_to_run_time(load):
+    assert encrypt_columns_problems(load, Segment="${route}") == []
+
+
+def test_the_policy_file_decides_which_literal_segments_exist(load, tmp_path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[orders]\nencrypted = ["card"]\nclear = ["id"]\n')
+    assert encrypt_columns_problems(load, Segment="orders", **{"Encryption Policy File": str(policy)}) == []
+    [problem] = encrypt_columns_problems(load, Segment="order_info", **{"Encryption Policy File": str(policy)})
+    assert problem.subject == "Segment" and "defines orders" in problem.explanation
+
+
+def test_a_broken_policy_file_is_the_one_problem_named(load, tmp_path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[orders\n")
+    [problem] = encrypt_columns_problems(load, Segment="orders", **{"Encryption Policy File": str(policy)})
+    assert problem.subject == "Encryption Policy File" and "not valid TOML" in problem.explanation
+
+
+def test_the_flow_s_encrypt_columns_processors_pass_validation(load):
+    flow = json.loads((PACKAGE.parents[1] / "flows" / "ecommerce-ingest.json").read_text())
+    configured = [p["properties"] for p in flow["flowContents"]["processors"] if p["type"] == "EncryptColumns"]
+    assert configured
+    for properties in configured:
+        literal = {name: value for name, value in properties.items() if value is not None and "#{" not in value}
+        assert encrypt_columns_problems(load, **literal) == [], literal
 
 
 # EncryptWholeContent

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from deployment.processor_versions import missing_versions, python_processors
-from provisioning import processors_nar
-from provisioning.processors_nar import manifest, processor_dependencies, project_version, write_nar
+from nifi.deployment.processor_versions import missing_versions, python_processors
+from nifi.provisioning import processors_nar
+from nifi.provisioning.processors_nar import manifest, processor_dependencies, project_version, write_nar
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -2,9 +2,9 @@
 
 import sys
 
-from provisioning.minio import go_progress
-from provisioning.nifi_assembly import maven_download
-from provisioning.processes import StepTally, progress_line, run_step
+from nifi.provisioning.minio import go_progress
+from nifi.provisioning.nifi_assembly import maven_download
+from nifi.provisioning.processes import StepTally, progress_line, run_step
 
 MAVEN_OUTPUT = """\
 [INFO] Building nifi-standard-nar 2.3.0                                   [1/6]
@@ -55,7 +55,7 @@ def test_the_progress_line_names_the_elapsed_time_and_what_was_counted():
 
 
 def test_a_quiet_step_prints_progress_while_it_runs(monkeypatch, capsys):
-    monkeypatch.setattr("provisioning.processes.PROGRESS_EVERY_SECONDS", 0.2)
+    monkeypatch.setattr("nifi.provisioning.processes.PROGRESS_EVERY_SECONDS", 0.2)
     script = "import sys, time; print('go: downloading a v1', flush=True); time.sleep(1.5); print('a/b', flush=True)"
     code, output = run_step("a quiet step", [sys.executable, "-c", script], counts=go_progress,
                             shows=lambda line: go_progress(line) is None)
