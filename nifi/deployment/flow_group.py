@@ -3,7 +3,9 @@
 Deploying is idempotent: the process group is found by name, its parameters carry digests of
 the flow file and of the settings last deployed, and only what changed is touched. An upgrade
 replaces the group's contents in place (NiFi's replace request), so components keep their
-identifiers and queued FlowFiles stay where they are. Against a cluster it first waits for every
+identifiers and queued FlowFiles stay where they are; a group holding processors of a type NiFi no
+longer has (a processor renamed since) is removed and imported afresh, since NiFi cannot change a
+processor's type in place. Against a cluster it first waits for every
 node and sizes concurrent tasks to the nodes' cores (cluster.py).
 """
 
@@ -53,6 +55,13 @@ def deploy(settings: FlowSettings, path: Path = FLOW_FILE, concurrency: str | No
     require_processor_versions(definition, say)
     name = group_name(definition)
     group = find_group(name)
+    ghosts = _processors_of_missing_types(group) if group is not None else []
+    if ghosts:
+        say(f"{name!r} holds processors of types NiFi no longer has ({', '.join(ghosts)}): "
+            "NiFi cannot change a processor's type in place, so the group is removed (only with nothing queued) "
+            "and imported afresh")
+        undeploy(group, force=False)
+        group = None
     if group is None:
         say(f"importing {path.name} as process group {name!r}")
         group = nipyapi.versioning.import_process_group_definition(
@@ -92,6 +101,12 @@ def _replace_contents(group, definition: dict) -> None:
         lambda: api.delete_replace_process_group_request(request.request_id),
         nipyapi_max_wait=300,
     )
+
+
+def _processors_of_missing_types(group) -> list[str]:
+    """Processors NiFi runs as ghosts: their type is in no installed NAR, e.g. one renamed since the last deploy."""
+    processors = retry_transient(lambda: ProcessGroupsApi().get_processors(group.id).processors, "listing the processors")
+    return [f"{p.component.name}: {p.component.type.rsplit('.', 1)[-1]}" for p in processors if p.component.extension_missing]
 
 
 def _parameter_value(name: str) -> str | None:

@@ -27,6 +27,7 @@ from lake import (
     BAD_EXPORTS, KEY_PATTERN, assert_lake_holds_exactly, assert_no_plaintext, delete_objects, keys_of, write_bad_export,
 )
 from nifi.deployment.connection import connect
+from nifi.deployment.flow_group import find_group, undeploy
 
 pytestmark = pytest.mark.integration
 
@@ -107,6 +108,33 @@ def test_redeploying_changes_nothing_and_keeps_one_group(deployed_flow):
     assert status.returncode == 0, status.stdout + status.stderr
     in_flow = json.loads((REPO / "flows" / "ecommerce-ingest.json").read_text())["flowContents"]["processors"]
     assert status.stdout.count("Running") == len(in_flow) > 0
+
+
+def processors_of_missing_types(group_name):
+    group = find_group(group_name)
+    return [p.component.name for p in nipyapi.canvas.list_all_processors(group.id) if p.component.extension_missing]
+
+
+def test_a_group_deployed_before_a_processor_was_renamed_is_imported_afresh(deployed_flow):
+    """NiFi cannot change a processor's type in place: a group deployed while the landing source was still
+    FetchFromLandingBucket kept it as a ghost that never became valid, and the deploy waited in vain."""
+    connect(load_settings(env_file(REPO)))
+    undeploy(find_group(deployed_flow), force=False)
+    definition = json.loads((REPO / "flows" / "ecommerce-ingest.json").read_text())
+    [landing] = [p for p in definition["flowContents"]["processors"] if p["type"] == "GetLandingBucketObject"]
+    landing["type"] = "FetchFromLandingBucket"
+    nipyapi.versioning.import_process_group_definition(
+        nipyapi.canvas.get_root_pg_id(), flow_definition=json.dumps(definition), position=(0, 0))
+    assert processors_of_missing_types(deployed_flow) == [landing["name"]]
+
+    result = deploy_flow()
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{landing['name']}: FetchFromLandingBucket" in result.stdout
+    assert f"'{deployed_flow}': imported" in result.stdout
+    assert processors_of_missing_types(deployed_flow) == []
+    status = deploy_flow("status")
+    assert status.stdout.count("Running") == len(definition["flowContents"]["processors"]), status.stdout
 
 
 def test_a_nifi_restart_mid_file_still_stores_every_row_once(minio, deployed_flow, tmp_path, lake_objects):
