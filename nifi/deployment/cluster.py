@@ -47,6 +47,12 @@ def retry_transient(call, what: str):
             time.sleep(2)
 
 
+def group_processors(group_id: str) -> list:
+    """The group's processors, as every node has them (retried through a cluster's transient 5xx)."""
+    return retry_transient(lambda: nipyapi.nifi.ProcessGroupsApi().get_processors(group_id).processors,
+                           "listing the processors")
+
+
 def wait_for_every_node() -> int:
     """Waits until every node of the cluster is CONNECTED; returns the node count (1 without a cluster)."""
     waiting: list[str] = []
@@ -90,10 +96,8 @@ def size_concurrency(group_id: str, tasks: tuple[int, int]) -> None:
     """Sets each processor's concurrent tasks; sources that run on the primary node only keep one
     (a listing must run once). Running processors are stopped first (NiFi refuses the change)."""
     java, python = tasks
-    processors = retry_transient(lambda: nipyapi.nifi.ProcessGroupsApi().get_processors(group_id).processors,
-                                 "listing the processors")
     changes = []
-    for processor in processors:
+    for processor in group_processors(group_id):
         component = processor.component
         if component.config.execution_node == "PRIMARY":
             wanted = 1

@@ -17,7 +17,9 @@ from nipyapi.nifi import ProcessGroupsApi
 
 from ecommerce_pipeline.waiting import wait_until
 
-from .cluster import concurrent_tasks, node_cores, retry_transient, say, size_concurrency, wait_for_every_node
+from .cluster import (
+    concurrent_tasks, group_processors, node_cores, say, size_concurrency, wait_for_every_node,
+)
 from .connection import DeployError
 from .flow_settings import (
     FLOW_DIGEST_PARAMETER, FLOW_FILE, PARAMETER_CONTEXT, SETTINGS_DIGEST_PARAMETER, FlowSettings, flow_digest,
@@ -105,8 +107,8 @@ def _replace_contents(group, definition: dict) -> None:
 
 def _processors_of_missing_types(group) -> list[str]:
     """Processors NiFi runs as ghosts: their type is in no installed NAR, e.g. one renamed since the last deploy."""
-    processors = retry_transient(lambda: ProcessGroupsApi().get_processors(group.id).processors, "listing the processors")
-    return [f"{p.component.name}: {p.component.type.rsplit('.', 1)[-1]}" for p in processors if p.component.extension_missing]
+    return [f"{p.component.name}: {p.component.type.rsplit('.', 1)[-1]}"
+            for p in group_processors(group.id) if p.component.extension_missing]
 
 
 def _parameter_value(name: str) -> str | None:
@@ -177,9 +179,7 @@ def _wait_for(group_id: str, pending_if, what: str) -> None:
     pending: list = []
 
     def none_pending() -> bool:
-        processors = retry_transient(lambda: ProcessGroupsApi().get_processors(group_id).processors,
-                                     "listing the processors")
-        pending[:] = [p for p in processors if pending_if(p)]
+        pending[:] = [p for p in group_processors(group_id) if pending_if(p)]
         return not pending
 
     def why() -> str:
