@@ -83,20 +83,20 @@ class Terminal:
     """The user's terminal even when pip captures the build's output (pip shows it only on failure)."""
 
     def __init__(self):
-        try:
-            self.stream = open("/dev/tty", "r+", encoding="utf-8", errors="replace")
+        try:  # a tty is not seekable, so no "r+": one stream each way
+            self.output = open("/dev/tty", "w", encoding="utf-8", errors="replace")
+            self.input = open("/dev/tty", encoding="utf-8", errors="replace")
         except OSError:
-            self.stream = None
+            self.output = self.input = None
 
     def say(self, line: str) -> None:
         print(line, file=sys.stderr, flush=True)
-        if self.stream:
-            print(line, file=self.stream, flush=True)
+        if self.output:
+            print(line, file=self.output, flush=True)
 
     def agrees(self, question: str) -> bool:
-        self.stream.write(f"{question} [Y/n] ")
-        self.stream.flush()
-        return self.stream.readline().strip().lower() in ("", "y", "yes")
+        print(f"\n{question} [Y/n] ", end="", file=self.output, flush=True)
+        return self.input.readline().strip().lower() in ("", "y", "yes")
 
 
 def install_with_apt(packages: list[str], terminal: Terminal) -> None:
@@ -121,7 +121,7 @@ def ensure_requirements(compiler) -> None:
     terminal = Terminal()
     installable = all(requirement.packages for requirement in missing) and os.geteuid() == 0 and shutil.which("apt-get")
     in_ci = os.environ.get("CI", "").lower() == "true"
-    if installable and (in_ci or (terminal.stream and terminal.agrees(
+    if installable and (in_ci or (terminal.input and terminal.agrees(
             f"{SAY} the compiled Fernet needs {needs}. Install the Debian packages {' '.join(packages)} now?"))):
         terminal.say(f"{SAY} installing {' '.join(packages)} (Debian packages) for the compiled Fernet: {needs}")
         install_with_apt(packages, terminal)
