@@ -299,8 +299,9 @@ typedef struct {
     int wide;
 } Encryption;
 
-static int encrypt_all(const Encryption *job, Failure *failure)
+static int encrypt_all(void *work, Failure *failure)
 {
+    const Encryption *job = work;
     KeyContext context = {NULL, NULL};
     EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     int status = -1;
@@ -417,8 +418,9 @@ static int open_token(Decryption *job, const uint8_t *token, Py_ssize_t size, ui
     return 0;
 }
 
-static int decrypt_all(Decryption *job, Failure *failure)
+static int decrypt_all(void *work, Failure *failure)
 {
+    Decryption *job = work;
     EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     int status = -1;
     if (hmac == NULL) {
@@ -521,6 +523,30 @@ static PyObject *new_bytes(Py_ssize_t size, uint8_t **storage)
     return bytes;
 }
 
+/* The output validity bitmap, all null until the loop marks values valid; None when every input value is valid. */
+static PyObject *new_validity(const Values *values, uint8_t **storage)
+{
+    if (values->validity.buf == NULL)
+        return Py_NewRef(Py_None);
+    PyObject *bitmap = new_bytes((values->length + 7) / 8, storage);
+    if (bitmap != NULL)
+        memset(*storage, 0, (size_t)(values->length + 7) / 8);
+    return bitmap;
+}
+
+/* Runs a loop without the GIL; -1 with the exception set if it failed. */
+static int run_without_gil(int (*loop)(void *, Failure *), void *job, PyObject *module)
+{
+    Failure failure = {.row = -1};
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    status = loop(job, &failure);
+    Py_END_ALLOW_THREADS
+    if (status < 0)
+        raise_failure(module, &failure);
+    return status;
+}
+
 PyDoc_STRVAR(encrypt_doc,
 "encrypt(key, timestamp, length, offset, validity, offsets, offset_width, data, ivs=None)\n"
 "--\n\n"
@@ -578,7 +604,7 @@ static PyObject *fernet_encrypt(PyObject *module, PyObject *args, PyObject *kwar
     job.wide = total > INT32_MAX;
     offsets = new_bytes((values.length + 1) * (job.wide ? 8 : 4), &job.offsets);
     data = new_bytes((Py_ssize_t)total, &job.data);
-    validity = values.validity.buf == NULL ? Py_NewRef(Py_None) : new_bytes((values.length + 7) / 8, &job.validity);
+    validity = new_validity(&values, &job.validity);
     job.scratch = PyMem_Malloc(largest);
     job.iv_pool = ivs.buf == NULL ? PyMem_Malloc(IV_BATCH * BLOCK) : NULL;
     if (offsets == NULL || data == NULL || validity == NULL || job.scratch == NULL
@@ -587,18 +613,8 @@ static PyObject *fernet_encrypt(PyObject *module, PyObject *args, PyObject *kwar
             PyErr_NoMemory();
         goto done;
     }
-    if (job.validity != NULL)
-        memset(job.validity, 0, (size_t)(values.length + 7) / 8);
-
-    Failure failure = {.row = -1};
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = encrypt_all(&job, &failure);
-    Py_END_ALLOW_THREADS
-    if (status < 0) {
-        raise_failure(module, &failure);
+    if (run_without_gil(encrypt_all, &job, module) < 0)
         goto done;
-    }
     result = Py_BuildValue("(OOOi)", validity, offsets, data, job.wide ? 8 : 4);
 done:
     PyMem_Free(job.scratch);
@@ -665,7 +681,7 @@ static PyObject *fernet_decrypt(PyObject *module, PyObject *args, PyObject *kwar
     }
     offsets = new_bytes((values.length + 1) * (values.wide ? 8 : 4), &job.offsets);
     data = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)capacity);
-    validity = values.validity.buf == NULL ? Py_NewRef(Py_None) : new_bytes((values.length + 7) / 8, &job.validity);
+    validity = new_validity(&values, &job.validity);
     job.scratch = PyMem_Malloc(largest > 0 ? (size_t)largest : 1);
     job.contexts = PyMem_Calloc((size_t)job.key_count, sizeof(KeyContext));
     if (offsets == NULL || data == NULL || validity == NULL || job.scratch == NULL || job.contexts == NULL) {
@@ -674,19 +690,7 @@ static PyObject *fernet_decrypt(PyObject *module, PyObject *args, PyObject *kwar
         goto done;
     }
     job.data = (uint8_t *)PyByteArray_AsString(data);
-    if (job.validity != NULL)
-        memset(job.validity, 0, (size_t)(values.length + 7) / 8);
-
-    Failure failure = {.row = -1};
-    int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = decrypt_all(&job, &failure);
-    Py_END_ALLOW_THREADS
-    if (status < 0) {
-        raise_failure(module, &failure);
-        goto done;
-    }
-    if (PyByteArray_Resize(data, (Py_ssize_t)job.written) < 0)
+    if (run_without_gil(decrypt_all, &job, module) < 0 || PyByteArray_Resize(data, (Py_ssize_t)job.written) < 0)
         goto done;
     result = Py_BuildValue("(OOO)", validity, offsets, data);
 done:
