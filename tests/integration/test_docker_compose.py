@@ -30,6 +30,7 @@ from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings, load_settings
 from inbox import drop, lake_key, wait_for_quarantined_file, wait_for_rows
 from lake import assert_lake_holds_exactly, assert_no_plaintext, keys_of, read_objects, write_bad_export
+from nifi.provisioning.docker_images import IMAGE_PYTHON
 from nifi.provisioning.paths import DOCKER_CA_CERT
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]
@@ -174,6 +175,29 @@ def test_nifi_runs_as_uid_1000_from_the_nar_without_pip_or_virtualenvs(compose_s
     assert not found["python_work"], "NiFi made a virtualenv instead of using the NAR's bundled dependencies"
     pip = compose_stack.compose("exec", "-T", "--user", "1000", "nifi", "python3", "-m", "pip", "--version")
     assert pip.returncode != 0 and "No module named pip" in pip.stderr, "the image has no pip"
+
+
+LOADED_FERNET = """
+import json, pathlib, sys
+loaded = set()
+for maps in pathlib.Path('/proc').glob('[0-9]*/maps'):
+    try:
+        loaded |= {line.split()[-1] for line in maps.read_text().splitlines() if line.endswith('_fernet.abi3.so')}
+    except OSError:
+        pass
+print(json.dumps({'python': '%d.%d' % sys.version_info[:2], 'loaded': sorted(loaded)}))
+"""
+
+
+def test_the_processors_encrypt_with_the_nar_s_compiled_fernet_on_the_image_s_python(compose_stack):
+    """The abi3 module built on the host is mapped into the container's Python processors, from the NAR
+    (README's commands, run by the fixture, had the sample encrypted in there)."""
+    found = compose_stack.compose("exec", "-T", "--user", "1000", "nifi", "python3", "-c", LOADED_FERNET)
+    assert found.returncode == 0, found.stderr
+    report = json.loads(found.stdout)
+    assert report["python"] == IMAGE_PYTHON
+    assert report["loaded"], "no process of the container has loaded _fernet.abi3.so"
+    assert all(path.startswith("/var/lib/ecommerce-pipeline/nifi/work/") for path in report["loaded"]), report
 
 
 @pytest.fixture
