@@ -50,13 +50,15 @@ def realistic_values(count: int, seed: int = 42) -> list[str]:
     return values
 
 
-def median_seconds(run, runs: int) -> float:
-    timings = []
+def interleaved_medians(approaches: dict, runs: int) -> dict[str, float]:
+    """Median seconds of each approach, run in turn (one of each per round) so a busy spell hits all alike."""
+    seconds = {name: [] for name in approaches}
     for _ in range(runs):
-        start = time.perf_counter()
-        run()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
+        for name, run in approaches.items():
+            start = time.perf_counter()
+            run()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: statistics.median(taken) for name, taken in seconds.items()}
 
 
 def main() -> None:
@@ -74,15 +76,15 @@ def main() -> None:
     assert decrypt_column(tokens, keys).to_pylist() == values, "decryption is wrong"
     token_list = tokens.to_pylist()
 
-    timings = {
-        "Fernet.encrypt per value (d1)": median_seconds(lambda: [fernet.encrypt(value.encode("utf-8")) for value in values], args.runs),
-        "numpy BatchEncryptor (d2)": median_seconds(lambda: encryptor.encrypt(values), args.runs),
-        "compiled encrypt_column (d3)": median_seconds(lambda: encrypt_column(values, keys), args.runs),
-        "Fernet.decrypt per token": median_seconds(lambda: [fernet.decrypt(token).decode("utf-8") for token in token_list], args.runs),
-        "compiled decrypt_column": median_seconds(lambda: decrypt_column(token_list, keys), args.runs),
-    }
+    timings = interleaved_medians({
+        "Fernet.encrypt per value (d1)": lambda: [fernet.encrypt(value.encode("utf-8")) for value in values],
+        "numpy BatchEncryptor (d2)": lambda: encryptor.encrypt(values),
+        "compiled encrypt_column (d3)": lambda: encrypt_column(values, keys),
+        "Fernet.decrypt per token": lambda: [fernet.decrypt(token).decode("utf-8") for token in token_list],
+        "compiled decrypt_column": lambda: decrypt_column(token_list, keys),
+    }, args.runs)
     mean_length = statistics.fmean(len(value) for value in values)
-    print(f"{len(values):,} values, mean {mean_length:.0f} characters, median of {args.runs} runs each")
+    print(f"{len(values):,} values, mean {mean_length:.0f} characters, median of {args.runs} interleaved runs each")
     for name, seconds in timings.items():
         print(f"{name + ':':<32}{seconds:7.3f} s  {len(values) / seconds:>12,.0f} values/s")
     per_value, numpy_batch, compiled, decrypt_per_token, decrypt_batch = timings.values()
