@@ -20,6 +20,8 @@ import pyarrow as pa
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from .exit_codes import ConfigurationMissing
+
 BLOCK = 16
 VERSION = 0x80
 HEADER_BYTES = 1 + 8 + BLOCK  # version | timestamp | IV
@@ -27,8 +29,8 @@ MAC_BYTES = 32
 _URLSAFE_BASE64 = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 
 
-class InvalidKeyList(ValueError):
-    """A Fernet key list is malformed; the message names the position, never the key."""
+class InvalidKeyList(ConfigurationMissing, ValueError):
+    """A Fernet key list is malformed; the message names the position, never the key (an unusable setting)."""
 
 
 class DecryptionFailed(ValueError):

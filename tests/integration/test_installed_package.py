@@ -11,6 +11,7 @@ import pytest
 from conftest import REPO
 from ecommerce_pipeline.fernet_tokens import generate_key
 from ecommerce_pipeline.sample_data import write_sample_csv
+from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
 from lake import delete_objects, keys_of
 
 pytestmark = pytest.mark.integration
@@ -32,9 +33,10 @@ def test_a_non_editable_install_ingests_with_the_segment_sql_it_ships(minio, tmp
     work = tmp_path / "elsewhere"
     work.mkdir()
     export = work / f"installed-{uuid.uuid4().hex[:8]}.csv"
+    flow = S3Settings.from_settings(load_settings(env_file(REPO)), "flow")
     write_sample_csv(export, rows=500, seed=81, bad_row_fraction=0.02)
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(site), "FERNET_KEYS": generate_key(),
-           "MINIO_ROOT_USER": minio.access_key, "MINIO_ROOT_PASSWORD": minio.secret_key,
+           "S3_FLOW_ACCESS_KEY": flow.access_key, "S3_FLOW_SECRET_KEY": flow.secret_key,  # ingest writes as the flow
            "S3_ENDPOINT_URL": minio.endpoint_url, "S3_BUCKET": minio.bucket}
     where = subprocess.run([sys.executable, "-c", "import ecommerce_pipeline; print(ecommerce_pipeline.__file__)"],
                            capture_output=True, text=True, env=env, cwd=work)
