@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from .health import ServiceHealth
 from .java import find_java, java_major
 from .layout import NiFiNode, nifi_nodes
 from .nifi_api import NiFiApi, NiFiApiError
@@ -205,8 +206,9 @@ def _grant(api: NiFiApi, action: str, resource: str, user_id: str) -> None:
     })
 
 
-def nifi_status(env: dict[str, str], count: int = 1) -> list[str]:
-    """One line per node: running or not, and in a cluster its connection state and roles."""
+def nifi_health(env: dict[str, str], count: int = 1) -> list[ServiceHealth]:
+    """Each node: running, and healthy when it answers an authenticated call (in a cluster: and is CONNECTED),
+    with its connection state and roles."""
     nodes = nifi_nodes(env, count)
     apis = {}
     for node in nodes:
@@ -222,21 +224,23 @@ def nifi_status(env: dict[str, str], count: int = 1) -> list[str]:
             break
         except (NiFiApiError, OSError):
             continue
-    lines = []
+    found = []
     for node in nodes:
         url = f"https://localhost:{node.https_port}/nifi"
-        if not running_pid(node.service):
-            lines.append(f"{node.service}: stopped ({url})")
+        running = running_pid(node.service) is not None
+        if not running:
+            found.append(ServiceHealth(node.service, False, False, "", url))
         elif node not in apis:
-            lines.append(f"{node.service}: running, not answering logins yet ({url})")
+            found.append(ServiceHealth(node.service, True, False, "not answering logins yet", url))
         elif count > 1:
             member = members.get(node.https_port, {})
             roles = ", ".join(r.lower() for r in member.get("roles", []))
-            lines.append(f"{node.service}: running, {member.get('status', 'not in the cluster').lower()}"
-                         f"{' (' + roles + ')' if roles else ''} ({url})")
+            status = member.get("status", "not in the cluster")
+            found.append(ServiceHealth(node.service, True, status == "CONNECTED",
+                                       f"{status.lower()}{' (' + roles + ')' if roles else ''}", url))
         else:
-            lines.append(f"{node.service}: running, healthy ({url})")
-    return lines
+            found.append(ServiceHealth(node.service, True, True, "healthy", url))
+    return found
 
 
 def nifi_logs(env: dict[str, str], count: int, lines: int) -> str:
