@@ -16,7 +16,8 @@ from pathlib import Path
 from .health import ServiceHealth
 from .java import find_java, java_major
 from .layout import NiFiNode, nifi_nodes
-from .nifi_api import NiFiApi, NiFiApiError
+from .metrics_access import ensure_metrics_reader
+from .nifi_api import NiFiApi, NiFiApiError, grant
 from .nifi_assembly import NIFI_VERSION, assemble_nifi
 from .nifi_conf import HttpsListener, render_conf
 from .paths import NIFI_CA_CERT
@@ -71,6 +72,7 @@ def nifi_up(env: dict[str, str], count: int = 1) -> None:
         _wait_for_cluster(apis[0], nodes)
         say(f"nifi: cluster of {count} formed {time.monotonic() - started:.0f}s after the start")
     grant_admin_policies(apis[0], nodes)
+    ensure_metrics_reader(apis[0])
     say(f"nifi: healthy (NiFi {apis[0].get('/flow/about')['about']['version']}; CA certificate {NIFI_CA_CERT})")
 
 
@@ -85,6 +87,7 @@ def start_nifi(env: dict[str, str], java_home: Path, home: Path, nar: Path, list
     api = _wait_for_login(env, node)
     say(f"nifi: answered an authenticated call after {time.monotonic() - started:.0f}s")
     grant_admin_policies(api, [node])
+    ensure_metrics_reader(api)
     return api
 
 
@@ -178,32 +181,10 @@ def grant_admin_policies(api: NiFiApi, nodes: list[NiFiNode]) -> None:
     root = api.get("/flow/process-groups/root")["processGroupFlow"]["id"]
     wanted = [(a, r.format(root=root)) for a, r in ROOT_GROUP_POLICIES] + list(GLOBAL_POLICIES)
     for action, resource in wanted:
-        _grant(api, action, resource, user_ids[user])
+        grant(api, action, resource, user_ids[user])
     for node in (n for n in nodes if n.clustered):
         for action, resource in NODE_DATA_POLICIES:
-            _grant(api, action, resource.format(root=root), user_ids[node_identity(node.name)])
-
-
-def _grant(api: NiFiApi, action: str, resource: str, user_id: str) -> None:
-    try:
-        policy = api.get(f"/policies/{action}{resource}")
-    except NiFiApiError as error:
-        if error.status != 404:
-            raise
-        policy = None
-    if policy and policy["component"]["resource"] == resource:
-        users = policy["component"].get("users", [])
-        if any(u["id"] == user_id for u in users):
-            return
-        api.put(f"/policies/{policy['id']}", {
-            "revision": policy["revision"],
-            "component": {"id": policy["id"], "users": users + [{"id": user_id}]},
-        })
-        return
-    api.post("/policies", {
-        "revision": {"version": 0},
-        "component": {"action": action, "resource": resource, "users": [{"id": user_id}]},
-    })
+            grant(api, action, resource.format(root=root), user_ids[node_identity(node.name)])
 
 
 def nifi_health(env: dict[str, str], count: int = 1) -> list[ServiceHealth]:

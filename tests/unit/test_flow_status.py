@@ -16,7 +16,7 @@ def queue(name, flow_files=0, percent=0, threshold=10_000, penalized=0, percent_
 def healthy_group(**changes) -> GroupStatus:
     values = {"processors": [processor("Clean rows"), processor("Upload to lake")],
               "queues": [queue("Clean rows -> Route to segments [success]", 3, 0)],
-              "bulletins": [Bulletin("12:00:00 UTC", "WARN", "Clean rows", "rejected orders.csv: wrong header")],
+              "bulletins": [Bulletin("12:00:00 UTC", "WARNING", "Clean rows", "rejected orders.csv: wrong header")],
               "nodes": []}
     return GroupStatus(**{**values, **changes})
 
@@ -36,7 +36,7 @@ def test_each_kind_of_trouble_is_named_once():
                 queue("List inbox -> Fetch listed file [success]", 3, 300, threshold=1)],
         bulletins=[Bulletin("12:00:01 UTC", "ERROR", "Split into chunks", "Failed to split\n orders.csv"),
                    Bulletin("12:00:02 UTC", "ERROR", "Split into chunks", "Failed to split other.csv"),
-                   Bulletin("12:00:03 UTC", "WARN", "Upload to lake", "cannot reach S3")],
+                   Bulletin("12:00:03 UTC", "WARNING", "Upload to lake", "cannot reach S3")],
         nodes=["node localhost:8443 connected    primary node  queued 0",
                "node localhost:8444 disconnected -             no status"])
     found = problems(status)
