@@ -39,7 +39,7 @@ DOCKER_COMMAND = re.compile(r"^<!-- docker-command -->\n\n {4}(\S.*)$", re.MULTI
 SAMPLE = REPO / "data" / "sample" / "ecommerce_sample.csv"
 COMMAND_TIMEOUT = 1800
 ENGINE_TIMEOUT = 120
-TOOLS = {"dockerd": "docker.io", "mmdebstrap": "mmdebstrap"}  # tool: the Debian package that brings it
+TOOLS = {"dockerd": "docker.io"}  # tool: the Debian package that brings it (mmdebstrap: `nifi/stack images` does)
 
 
 def docker_commands() -> list[str]:
@@ -56,7 +56,8 @@ def engine_answers() -> bool:
 def docker_engine(tmp_path_factory):
     """A running Docker engine: the one there is, else docker.io installed and dockerd started (and stopped after).
 
-    mmdebstrap comes along: `nifi/stack images` makes the base image with it when no registry serves one.
+    Nothing else: what README's Docker commands need beyond the engine (mmdebstrap, to make the
+    base image when no registry serves one), `nifi/stack images` installs itself.
     """
     missing = [package for tool, package in TOOLS.items() if not shutil.which(tool)]
     if missing:
