@@ -15,8 +15,10 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 
@@ -30,7 +32,7 @@ from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings, load_settings
 from inbox import drop, lake_key, wait_for_quarantined_file, wait_for_rows
 from lake import assert_lake_holds_exactly, assert_no_plaintext, keys_of, read_objects, write_bad_export
-from nifi.provisioning.paths import DOCKER_CA_CERT
+from nifi.provisioning.paths import DOCKER_CA_CERT, DOCKER_METRICS_CLIENT_CERT, DOCKER_METRICS_CLIENT_KEY
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]
 
@@ -175,6 +177,15 @@ def test_nifi_runs_as_uid_1000_from_the_nar_without_pip_or_virtualenvs(compose_s
     assert not found["python_work"], "NiFi made a virtualenv instead of using the NAR's bundled dependencies"
     pip = compose_stack.compose("exec", "-T", "--user", "1000", "nifi", "python3", "-m", "pip", "--version")
     assert pip.returncode != 0 and "No module named pip" in pip.stderr, "the image has no pip"
+
+
+def test_the_exported_metrics_certificate_scrapes_the_containers_nifi(compose_stack):
+    context = ssl.create_default_context(cafile=str(DOCKER_CA_CERT))
+    context.load_cert_chain(DOCKER_METRICS_CLIENT_CERT, DOCKER_METRICS_CLIENT_KEY)
+    url = f"https://localhost:{compose_stack.nifi.port}/nifi-api/flow/metrics/prometheus"
+    with urllib.request.urlopen(url, context=context, timeout=60) as response:
+        text = response.read().decode()
+    assert 'component_name="Clean rows"' in text and 'destination_name="Upload to lake"' in text
 
 
 @pytest.fixture
