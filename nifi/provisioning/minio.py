@@ -44,7 +44,7 @@ def minio_binary() -> Path:
     if go_version() < MIN_GO:
         raise StackError(f"MinIO needs Go >= {MIN_GO[0]}.{MIN_GO[1]}; found {'.'.join(map(str, go_version()))}")
     code, output = run_step(
-        f"building MinIO {MINIO_VERSION} with `go install` (first time only: 9 min on a busy 2-core machine)",
+        f"building MinIO {MINIO_VERSION} with `go install` (first time only: a few minutes)",
         ["go", "install", "-v", f"{MINIO_MODULE}@{MINIO_VERSION}"],
         {"GOBIN": str(binary.parent), "CGO_ENABLED": "0"},
         shows=lambda line: go_progress(line) is None,
