@@ -184,12 +184,12 @@ class NotLandedInTime(CommandFailed, TimeoutError):
 
 def wait_until_landed(watch: LakeWatch, source: Path, records: int, dropped_at: dt.datetime, timeout: float,
                       on_poll: Callable[[int, list[LandedObject]], object] = lambda rows, objects: None,
-                      ) -> tuple[Outcome, list[LandedObject]]:
+                      progress: Callable[[str], object] | None = None) -> tuple[Outcome, list[LandedObject]]:
     """Polls until the objects written since `dropped_at` (drop_time() before the drop) settle the file.
 
     Objects an earlier drop of the same file left (same keys, since keys derive from the
     content) count only once they are rewritten. `on_poll` hears the rows stored so far and
-    the objects after each poll (a progress bar).
+    the objects after each poll (a progress bar); `progress`, if given, a line every 5 s (a log).
     """
     objects: list[LandedObject] = []
 
@@ -203,7 +203,7 @@ def wait_until_landed(watch: LakeWatch, source: Path, records: int, dropped_at: 
     def stored() -> str:
         return f"{stored_rows(objects)} of {records} rows in the lake ({len(objects)} objects)"
 
-    return wait_until(settled, source.name, timeout, report=None, pending=stored,
+    return wait_until(settled, source.name, timeout, progress_every=5, report=progress, pending=stored,
                       error=lambda message: NotLandedInTime(f"{message}: is the flow deployed and running? "
                                                             "see `python3 deploy_flow.py status`"))
 

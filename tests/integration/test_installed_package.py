@@ -34,7 +34,9 @@ def test_a_non_editable_install_ingests_with_the_segment_sql_it_ships(minio, tmp
     work.mkdir()
     export = work / f"installed-{uuid.uuid4().hex[:8]}.csv"
     flow = S3Settings.from_settings(load_settings(env_file(REPO)), "flow")
+    copy = work / f"copy-of-{export.name}"  # the same content under another name: a duplicate
     write_sample_csv(export, rows=500, seed=81, bad_row_fraction=0.02)
+    shutil.copyfile(export, copy)
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(site), "FERNET_KEYS": generate_key(),
            "S3_FLOW_ACCESS_KEY": flow.access_key, "S3_FLOW_SECRET_KEY": flow.secret_key,  # ingest writes as the flow
            "S3_ENDPOINT_URL": minio.endpoint_url, "S3_BUCKET": minio.bucket}
@@ -48,5 +50,9 @@ def test_a_non_editable_install_ingests_with_the_segment_sql_it_ships(minio, tmp
         assert "500 rows in" in ingest.stdout
         assert {key.split("/")[0] for key in keys_of(minio, export.stem)} == {
             "customer_info", "order_info", "payment_and_delivery_info", "_quarantine"}
+        again = subprocess.run([sys.executable, "-m", "ecommerce_pipeline.cli", "ingest", str(copy)],
+                               capture_output=True, text=True, env=env, cwd=work, timeout=300)
+        assert again.returncode == 0, again.stderr  # the flow's identity also reads the ledger and records duplicates
+        assert "already in the lake, nothing stored again" in again.stdout
     finally:
-        delete_objects(minio, keys_of(minio, export.stem))
+        delete_objects(minio, keys_of(minio, export.stem) + keys_of(minio, copy.stem))
