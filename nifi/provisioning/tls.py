@@ -75,7 +75,7 @@ def ensure_client_certificate(cert_file: Path, key_file: Path, ca_cert: Path, su
         fresh = current.not_valid_after_utc - dt.datetime.now(dt.timezone.utc) > dt.timedelta(days=renew_within_days)
         if current.issuer == ca.subject and _signed_by(current, ca) and fresh:
             return
-    key, cert = _leaf_certificate(ca_key, ca, subject, ExtendedKeyUsageOID.CLIENT_AUTH)
+    key, cert = _leaf_certificate(ca_key, ca, subject, [ExtendedKeyUsageOID.CLIENT_AUTH])
     cert_file.parent.mkdir(parents=True, exist_ok=True)
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
@@ -132,15 +132,20 @@ def _certificate_authority():
     return key, cert
 
 
-def _leaf_certificate(ca_key, ca: x509.Certificate, subject: str, usage):
+def _leaf_certificate(ca_key, ca: x509.Certificate, subject: str, usages: list, alternative_names: list | None = None):
+    """A key and a certificate for `subject` (CN), signed by the CA, for the extended key usages given."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.timezone.utc)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
         .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=VALID_DAYS))
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    )
+    if alternative_names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(alternative_names), critical=False)
+    cert = (
+        builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
@@ -149,23 +154,10 @@ def _leaf_certificate(ca_key, ca: x509.Certificate, subject: str, usage):
 
 
 def _server_certificate(ca_key, ca: x509.Certificate, subject: str, dns_names: list[str]):
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=VALID_DAYS))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName(name) for name in dict.fromkeys([subject, *dns_names])]
-            + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                       critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    return key, cert
+    """A node's: serverAuth for its HTTPS, clientAuth for the requests nodes make to each other."""
+    names = [x509.DNSName(name) for name in dict.fromkeys([subject, *dns_names])]
+    return _leaf_certificate(ca_key, ca, subject, [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+                             names + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
 
 
 def _import_trusted_certificate(java_home: Path, ca_cert: Path, truststore: Path, password: str) -> None:
