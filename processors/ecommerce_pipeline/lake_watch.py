@@ -16,8 +16,8 @@ import errno
 import io
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,13 +65,14 @@ def drop_into_inbox(source: Path, inbox: Path) -> Path:
     target = inbox / source.name
     if target.exists():
         raise _already_waiting(target)
-    descriptor, partial = tempfile.mkstemp(dir=inbox, prefix=f".{source.name}.", suffix=".part")
-    os.close(descriptor)
+    partial = inbox / f".{source.name}.{secrets.token_hex(4)}.part"  # hidden: the listing skips it
+    # Created as any new file is (0666 less the umask), not owner-only: NiFi may run as another user (Docker: uid 1000).
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         shutil.copyfile(source, partial)
-        _publish_without_replacing(Path(partial), target)
+        _publish_without_replacing(partial, target)
     finally:
-        Path(partial).unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
     return target
 
 

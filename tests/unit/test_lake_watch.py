@@ -93,3 +93,19 @@ def test_the_name_appearing_during_the_copy_is_not_replaced_either(tmp_path, mon
         drop_into_inbox(source, inbox)
     assert (inbox / "orders.csv").read_text() == "Customer ID\nC1\n"
     assert [p.name for p in inbox.iterdir()] == ["orders.csv"]
+
+
+def test_the_dropped_file_is_readable_as_any_new_file_is_not_owner_only(tmp_path):
+    """NiFi may run as another user (uid 1000 in Docker): the copy gets the usual 0666 less the umask."""
+    import os
+    import stat
+
+    source = tmp_path / "orders.csv"
+    source.write_text("Customer ID\nC1\n")
+    source.chmod(0o600)
+    umask = os.umask(0o022)
+    try:
+        target = drop_into_inbox(source, tmp_path / "inbox")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
