@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 
 import pyarrow as pa
 
+from .exit_codes import ConfigurationMissing
+
 try:
     from . import _fernet
 except ImportError as missing:  # never a slower fallback: the flow would lose its throughput unnoticed
@@ -35,8 +37,8 @@ _TEXT_TYPES = (pa.string(), pa.binary(), *_WIDE_TYPES)
 _UNOPENED = "not a token made with any of the given keys (wrong keys, an unencrypted column, or altered data)"
 
 
-class InvalidKeyList(ValueError):
-    """A Fernet key list is malformed; the message names the position, never the key."""
+class InvalidKeyList(ConfigurationMissing, ValueError):
+    """A Fernet key list is malformed; the message names the position, never the key (an unusable setting)."""
 
 
 class DecryptionFailed(ValueError):

@@ -23,7 +23,7 @@ import multiprocessing
 import os
 import socket
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain
@@ -35,9 +35,9 @@ from .chunking import iter_record_chunks
 from .cleaning import InvalidCsv, clean_frame, read_raw_csv, routable_frame
 from .content_encryption import encrypt_whole_content, segment_parquet
 from .fernet_tokens import parse_keys
-from .ledger import Claim, IngestRecord, claim, content_sha256, now_iso, record_duplicate
+from .ledger import Claim, IngestRecord, claim, content_sha256, ledger_key, now_iso, record_duplicate
 from .object_keys import QUARANTINE_PREFIX, chunk_id, object_key
-from .object_store import put_object
+from .object_store import put_object, s3_errors
 from .segments import QUARANTINE, split_segments
 from .settings import S3Settings
 
@@ -129,12 +129,14 @@ def ingest_file(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ingest_date: dt.date | None = None,
     workers: int | None = None,
+    on_chunk: Callable[[int, "ChunkReport"], object] = lambda size, chunk: None,
 ) -> IngestReport:
     """Clean, segment, encrypt and upload one export, a bounded chunk at a time.
 
     `keys` is the comma-separated Fernet key list (newest first). `workers` processes
     (default: one per core) share the chunks; at most two chunks per worker are in
-    flight, so memory stays bounded however large the file is.
+    flight, so memory stays bounded however large the file is. `on_chunk` hears each
+    chunk's size in bytes and report once it is stored, in input order (a progress bar).
     """
     path = Path(path)
     parse_keys(keys)  # a malformed key fails here, before anything is read or uploaded
@@ -144,7 +146,8 @@ def ingest_file(
         digest = content_sha256(stream)
     today = dt.datetime.now(dt.timezone.utc).date()
     record = IngestRecord(digest, now_iso(), (ingest_date or today).isoformat(), path.name, run_identity(path))
-    outcome, first = claim(client, s3.bucket, record)
+    with s3_errors(f"s3://{s3.bucket}/{ledger_key(digest)}"):
+        outcome, first = claim(client, s3.bucket, record)
     if outcome is Claim.DUPLICATE:
         report.first_ingest = first
         report.duplicate_record = record_duplicate(client, s3.bucket, record, first, path.stem)
@@ -158,10 +161,13 @@ def ingest_file(
         if second is None or workers == 1:
             ingester = ChunkIngester(*ingester_args)
             for position, chunk in enumerate(chain([first], [second] if second is not None else [], chunks)):
-                report.add(ingester(position, chunk))
-        else:
-            for chunk_report in _ingest_in_processes(chain([first, second], chunks), workers, ingester_args):
+                chunk_report = ingester(position, chunk)
                 report.add(chunk_report)
+                on_chunk(len(chunk), chunk_report)
+        else:
+            for size, chunk_report in _ingest_in_processes(chain([first, second], chunks), workers, ingester_args):
+                report.add(chunk_report)
+                on_chunk(size, chunk_report)
     return report
 
 
@@ -171,14 +177,17 @@ def run_identity(path: Path) -> str:
     return f"ingest://{socket.gethostname()}{path.resolve()}?size={status.st_size}&mtime_ns={status.st_mtime_ns}"
 
 
-def _ingest_in_processes(chunks: Iterator[bytes], workers: int, ingester_args: tuple) -> Iterator[ChunkReport]:
-    """Chunk reports in input order, with no more than two chunks per worker in flight."""
+def _ingest_in_processes(chunks: Iterator[bytes], workers: int,
+                         ingester_args: tuple) -> Iterator[tuple[int, ChunkReport]]:
+    """(chunk size, chunk report) in input order, with no more than two chunks per worker in flight."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=ingester_args) as pool:
         in_flight = deque()
         for position, chunk in enumerate(chunks):
-            in_flight.append(pool.submit(_ingest_in_worker, position, chunk))
+            in_flight.append((len(chunk), pool.submit(_ingest_in_worker, position, chunk)))
             if len(in_flight) >= 2 * workers:
-                yield in_flight.popleft().result()
+                size, done = in_flight.popleft()
+                yield size, done.result()
         while in_flight:
-            yield in_flight.popleft().result()
+            size, done = in_flight.popleft()
+            yield size, done.result()

@@ -6,6 +6,7 @@ object keys must turn that into exactly-once in the lake.
 """
 
 import gzip
+import json
 import os
 import signal
 import subprocess
@@ -50,7 +51,9 @@ def test_nifi_killed_with_sigkill_mid_file_resumes_and_stores_every_row_once(min
     time.sleep(2)  # let chunks get into the Python processors and the uploads
     pid = int((REPO / ".stack" / "nifi.pid").read_text())
     os.killpg(pid, signal.SIGKILL)  # the JVM and its Python processes, as a power cut would
-    assert "nifi: stopped" in stack("status").stdout
+    status = subprocess.run([sys.executable, str(STACK), "status"], capture_output=True, text=True, cwd=REPO)
+    assert status.returncode == 69 and "nifi: stopped" in status.stdout, status.stdout + status.stderr
+    assert status.stdout.splitlines()[-1] == "not healthy: nifi"
     restarted = time.monotonic()
     stack("up", "nifi")
     objects = wait_for_rows(minio, path.stem, rows)
@@ -69,6 +72,13 @@ def test_minio_down_for_a_minute_mid_file_loses_and_duplicates_nothing(minio, de
         assert "cannot reach S3" in status.stdout, status.stdout
         queued = int(status.stdout.split("queued in the group: ")[1].split()[0])
         assert queued > 0, "the objects wait in the queue while MinIO is down"
+        assert status.returncode == 1, "FlowFiles penalised in a retry loop make the flow unhealthy"
+        report = json.loads(deploy_flow("status", "--json").stdout)
+        assert any("penalised FlowFile(s): failed and looping back" in p for p in report["problems"]), report
+        stack_status = subprocess.run([sys.executable, str(STACK), "status", "--json"], capture_output=True,
+                                      text=True, cwd=REPO)
+        services = {s["service"]: s["healthy"] for s in json.loads(stack_status.stdout)["services"]}
+        assert stack_status.returncode == 69 and services == {"minio": False, "nifi": True}, stack_status.stdout
     finally:
         stack("up", "minio")
     returned = time.monotonic()
