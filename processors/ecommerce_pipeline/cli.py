@@ -15,8 +15,11 @@ from pathlib import Path
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from . import exit_codes
+from .exit_codes import CommandFailed
 from .fernet_tokens import generate_key, parse_keys
 from .ingest import DEFAULT_CHUNK_ROWS, ingest_file
+from .lake.output import FORMATS, OutputError
 from .lake_watch import LakeWatch, Outcome, drop_into_inbox, records_in, wait_until_landed
 from .parquet_io import StorageError, is_s3_uri, read_parquet, split_s3_uri, write_parquet
 from .object_keys import QUARANTINE_PREFIX
@@ -97,7 +100,78 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_segment_options(rotate)
     rotate.set_defaults(run=_rotate)
+    _add_lake_commands(commands)
     return parser
+
+
+def _add_lake_commands(commands) -> None:
+    """The tools over the whole lake in S3 (ecommerce_pipeline.lake): query, rotate-lake, erase."""
+    query = commands.add_parser(
+        "query", help="SQL over the whole lake in S3 (tables customer_info, order_info, payment_and_delivery_info, "
+                      f"quarantine; decrypt(column) with {KEYS_VARIABLE})")
+    source = query.add_mutually_exclusive_group(required=True)
+    source.add_argument("sql", nargs="?", metavar="SQL", help="the query (its last statement's rows are the result)")
+    source.add_argument("--file", type=Path, metavar="Q.sql", help="read the query from a file")
+    query.add_argument("--format", choices=FORMATS, help="default: by --output's suffix, a table on a terminal, "
+                                                         "else csv")
+    query.add_argument("--output", metavar="FILE", help="write the result to FILE (created readable by you alone)")
+    query.add_argument("--stats", action="store_true", help="say on stderr how many objects the query read")
+    query.set_defaults(run=_lake_command(_query))
+
+    rotate_lake = commands.add_parser(
+        "rotate-lake", help=f"re-encrypt every object of the lake under the newest key of {NEW_KEYS_VARIABLE} "
+                            "(resumable; see README: Rotating the keys)")
+    rotate_lake.add_argument("--dry-run", action="store_true", help="list what would be rotated, change nothing")
+    rotate_lake.set_defaults(run=_lake_command(_rotate_lake))
+
+    erase = commands.add_parser(
+        "erase", help="remove every row of one customer from the lake, with older versions (resumable; "
+                      "see README: Erasing a customer)")
+    erase.add_argument("customer_id", metavar="CUSTOMER_ID")
+    erase.add_argument("--dry-run", action="store_true", help="list what would be removed, change nothing")
+    erase.add_argument("--reference", help="the request's reference for the audit record (no personal data)")
+    erase.set_defaults(run=_lake_command(_erase))
+
+
+def _lake_command(run):
+    """The lake commands' failures: one line on stderr and the exit code of exit_codes."""
+
+    def guarded(args) -> None:
+        try:
+            run(args)
+        except BrokenPipeError:  # `... | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (CommandFailed, UsageError, OutputError) as error:
+            print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+            raise SystemExit(getattr(error, "exit_code", exit_codes.USAGE)) from None
+
+    return guarded
+
+
+def _query(args) -> None:
+    sql = args.file.read_text() if args.file else args.sql
+    if not sql.strip():
+        raise UsageError("the query is empty")
+    from .lake.query import run_query
+
+    report = run_query(load_settings(args.env_file), sql, fmt=args.format, output=args.output,
+                       stdout=sys.stdout.buffer, stdout_is_terminal=sys.stdout.isatty())
+    if args.stats or args.output:
+        where = f" to {args.output} ({report.format})" if args.output else ""
+        print(f"{report.rows} rows{where}; read {report.objects_read} of {report.objects} objects",
+              file=sys.stderr if not args.output else sys.stdout)
+
+
+def _rotate_lake(args) -> None:
+    from .lake.rotation import rotate_lake
+
+    rotate_lake(load_settings(args.env_file), dry_run=args.dry_run)
+
+
+def _erase(args) -> None:
+    from .lake.erasure import erase_customer
+
+    erase_customer(load_settings(args.env_file), args.customer_id, dry_run=args.dry_run, reference=args.reference)
 
 
 def _add_segment_options(command: argparse.ArgumentParser) -> None:
