@@ -105,6 +105,10 @@ class Lake:
         else:
             self.expected[path.stem] = clean_frame(read_raw_csv(content))
 
+    def ingest_again(self, name: str, chunk_rows: int = 500) -> None:
+        """The same file ingested again: a replay, stored on its own keys again (new tokens, new versions)."""
+        ingest_file(self.tmp / name, self.stack.s3("flow"), self.key, chunk_rows=chunk_rows, workers=1)
+
     def empty(self) -> None:
         """Deletes every object and version in the bucket (the ledger too: each test ingests anew)."""
         client = self.admin.client()
