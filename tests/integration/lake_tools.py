@@ -9,6 +9,7 @@ accepts (kept whole as one Fernet token). The tools run as the real command in a
 import csv
 import datetime as dt
 import io
+import json
 import signal
 import subprocess
 import sys
@@ -211,3 +212,29 @@ def unreadable_export(customer: str) -> bytes:
 def kill(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
+
+
+def with_customers_tagged(content: bytes, tag: str) -> bytes:
+    """The export with every customer id made unique to one test (`CUST-` -> `CUST-<tag>-`), so that queries
+    over a shared lake can pick its rows alone."""
+    return content.replace(b"CUST-", f"CUST-{tag}-".encode())
+
+
+def assert_query_reads_the_flow_s_rows(run_cli, tag: str, expected) -> None:
+    """`query` (as the analyst) finds exactly the export's rows among the lake's, and decrypts them."""
+    picked = f"customer_id LIKE 'CUST-{tag}-%'"
+    counted = run_cli("query", f"SELECT count(*) AS n, count(DISTINCT order_id) AS orders FROM order_info "
+                               f"JOIN payment_and_delivery_info USING (order_id, customer_id) WHERE {picked}")
+    assert counted.returncode == 0, counted.stderr
+    assert counted.stdout.splitlines()[1] == f"{len(expected.clean)},{len(expected.clean)}"
+    emails = run_cli("query", "--format", "json", f"SELECT decrypt(email_address) AS email FROM customer_info "
+                                                  f"WHERE {picked}")
+    assert emails.returncode == 0, emails.stderr
+    got = sorted(row["email"] for row in json_rows(emails.stdout) if row["email"] is not None)
+    assert got == sorted(expected.clean["email_address"].dropna())
+    rejected = run_cli("query", f"SELECT count(*) FROM quarantine WHERE {picked}")
+    assert rejected.stdout.splitlines()[1] == str((expected.quarantine["customer_id"].str.startswith(f"CUST-{tag}-")).sum())
+
+
+def json_rows(text: str) -> list[dict]:
+    return json.loads(text)
