@@ -102,11 +102,11 @@ def test_a_dry_run_lists_every_trace_and_changes_nothing(lake):
     result = lake.cli("erase", CUSTOMER, "--dry-run")
     assert result.returncode == 0, result.stderr
     planned = [line for line in result.stdout.splitlines() if line.startswith("would ") and " erase " not in line]
-    assert len(planned) == len(holding) > 0
+    assert len(planned) == len(holding) > 0, (result.stdout, holding)
     rows, _ = customer_rows(lake)
-    assert f"would erase {sum(rows.values())} rows" in result.stdout
+    assert f"would erase {sum(rows.values())} rows" in result.stdout, (result.stdout, rows)
     assert sorted((v["Key"], v["VersionId"], v["ETag"]) for v in lake.versions()) == before
-    assert maintenance_records(lake) == []
+    assert maintenance_records(lake) == [], result.stdout
     if lake.versioned:
         assert any("older version" in line for line in planned)
 

@@ -21,11 +21,11 @@ def test_a_customer_digest_needs_the_key():
     assert "CUST" not in customer_digest(key, "CUST-1")
 
 
-def test_rotation_targets_the_newest_new_key_and_opens_with_every_key_of_both_lists_once():
+def test_rotation_targets_the_newest_new_key_and_opens_with_every_key_of_both_lists_once_old_ones_first():
     new, old, older = generate_key(), generate_key(), generate_key()
     keys = RotationKeys.from_settings({"NEW_FERNET_KEYS": f"{new},{old}", "FERNET_KEYS": f"{old}, {older}"})
     assert keys.target_text == new
-    assert keys.opening_texts == (new, old, older)
+    assert keys.opening_texts == (old, older, new)
     assert new not in repr(keys) and old not in repr(keys)
 
 

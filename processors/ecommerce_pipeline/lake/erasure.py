@@ -72,9 +72,9 @@ class Erasure:
             if version.delete_marker:
                 continue
             handled.counts["versions_checked"] += 1
-            rows, rest = self._without_customer(self.store.get(version), kind, version.key)
+            rows, emptied = self._find(self.store.get(version), kind, version.key)
             if rows:
-                found.append(_entry(version, rows, kind, emptied=rest is None))
+                found.append(_entry(version, rows, kind, emptied=emptied))
         if found:
             self.plan.extend(found)
             handled.wrote = True  # the walk saves the plan now
@@ -130,17 +130,30 @@ class Erasure:
             if version.version_id == version_id and not version.latest:
                 self.store.delete(version)
 
+    def _find(self, stored: StoredObject, kind: Kind, key: str) -> tuple[int, bool]:
+        """(rows or records of the customer, whether nothing else is in the object); reads only the id column."""
+        if kind is Kind.WHOLE_FILE:
+            found, rest = records_without(self._plaintext(stored, key), self.customer_id)
+            return found, not rest.strip()
+        parquet = pq.ParquetFile(io.BytesIO(stored.body))
+        if CUSTOMER_COLUMN not in parquet.schema_arrow.names:
+            return 0, False
+        found, kept = table_without(parquet.read(columns=[CUSTOMER_COLUMN]), self.customer_id)
+        return found, kept.num_rows == 0
+
+    def _plaintext(self, stored: StoredObject, key: str) -> bytes:
+        try:
+            return self.keys.fernet.decrypt(stored.body)
+        except InvalidToken:
+            raise CommandFailed(f"s3://{self.store.bucket}/{key} opens with none of the keys in {KEYS_VARIABLE}: "
+                                "cannot tell whether it holds the customer; the erasure stopped there (add the "
+                                "missing key and run it again)") from None
+
     def _without_customer(self, stored: StoredObject, kind: Kind, key: str) -> tuple[int, bytes | None]:
         """(rows or records of the customer, the object's body without them: None when nothing else is left)."""
         location = f"s3://{self.store.bucket}/{key}"
         if kind is Kind.WHOLE_FILE:
-            try:
-                plaintext = self.keys.fernet.decrypt(stored.body)
-            except InvalidToken:
-                raise CommandFailed(f"{location} opens with none of the keys in {KEYS_VARIABLE}: cannot tell whether "
-                                    "it holds the customer; the erasure stopped there (add the missing key and run "
-                                    "it again)") from None
-            found, rest = records_without(plaintext, self.customer_id)
+            found, rest = records_without(self._plaintext(stored, key), self.customer_id)
             return found, (self.keys.fernet.encrypt(rest) if found and rest.strip() else None)
         table = pq.read_table(io.BytesIO(stored.body))
         found, kept = table_without(table, self.customer_id)

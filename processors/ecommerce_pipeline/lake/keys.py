@@ -50,13 +50,15 @@ class RotationKeys:
     """Rotation's keys: the target (the newest of NEW_FERNET_KEYS) and every key that opens the lake now."""
 
     target_text: str
-    opening_texts: tuple[str, ...]  # the target first, then the rest of both lists, each once
+    # Every key of both lists once, the target last: what is rotated is under an older key, and a
+    # key ring tries its keys in order.
+    opening_texts: tuple[str, ...]
 
     @classmethod
     def from_settings(cls, settings: dict[str, str]) -> "RotationKeys":
         new = key_texts(settings, NEW_KEYS_VARIABLE)
         old = key_texts(settings, KEYS_VARIABLE, required=False) or []
-        return cls(new[0], tuple(dict.fromkeys(new + old)))
+        return cls(new[0], tuple(key for key in dict.fromkeys(old + new[1:] + new[:1])))
 
     @property
     def target(self) -> KeyRing:

@@ -134,7 +134,7 @@ class Rotation:
         """The object's new body under the target key, checked: it opens with the target key to the old plaintext."""
         if kind is Kind.WHOLE_FILE:
             plaintext = self.opening.fernet.decrypt(stored.body)
-            body = self.opening.fernet.rotate(stored.body)  # under the target (first), the token's time kept
+            body = self.target.fernet.encrypt(plaintext)
             if self.target.fernet.decrypt(body) != plaintext:
                 raise CommandFailed("a re-encrypted whole file does not open to its old content; nothing stored")
             return body
