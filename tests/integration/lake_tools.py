@@ -238,3 +238,13 @@ def assert_query_reads_the_flow_s_rows(run_cli, tag: str, expected) -> None:
 
 def json_rows(text: str) -> list[dict]:
     return json.loads(text)
+
+
+def assert_erase_finds_the_flow_s_rows(run_cli, expected) -> None:
+    """`erase --dry-run` (as the maintainer) finds exactly one customer's rows of the export, changing nothing."""
+    customer = expected.clean["customer_id"].iloc[0]
+    clean = (expected.clean["customer_id"] == customer).sum()
+    quarantined = (expected.quarantine["customer_id"].str.strip() == customer).sum()
+    dry = run_cli("erase", customer, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert f"would erase {3 * clean + quarantined} rows" in dry.stdout, dry.stdout

@@ -1,7 +1,6 @@
 """`ecommerce-pipeline query`: SQL over every object of a real lake in MinIO, as the read-only analyst."""
 
 import datetime as dt
-import io
 import json
 import re
 import stat
