@@ -108,7 +108,7 @@ class Erasure:
                 if latest is not None:
                     self._remove_from_latest(latest)
                 break
-            except ObjectChanged:
+            except (ObjectChanged, FileNotFoundError):
                 continue  # the flow rewrote it meanwhile: read it again
         else:
             raise CommandFailed(f"s3://{self.store.bucket}/{key} keeps changing; run the erasure again")

@@ -101,9 +101,9 @@ class Walk:
 
     def _scan(self, counts: Counter) -> None:
         cursor = self.state["cursor"]
-        total = self._count_keys()
+        total, done = self._count_keys(cursor)
         progress = Progress(self.job if not self.dry_run else f"{self.job} (dry run)", total, "objects")
-        progress.update(self._count_keys(until=cursor) if cursor else 0)
+        progress.update(done)
         last_save = time.monotonic()
         try:
             for prefix in self.prefixes:
@@ -152,22 +152,21 @@ class Walk:
         for _ in range(CHANGED_RETRIES):
             try:
                 return self.handler(versions, catching_up)
-            except ObjectChanged:
+            except (ObjectChanged, FileNotFoundError):  # rewritten or removed since it was listed
                 versions = self.store.versions_of(versions[0].key)
                 if not versions:
                     return Handled()
         raise CommandFailed(f"s3://{self.store.bucket}/{versions[0].key} keeps changing while it is rewritten; "
                             "run the command again")
 
-    def _count_keys(self, until: str | None = None) -> int:
-        """Keys under the prefixes (up to and including `until`): a listing, for the progress total."""
-        count = 0
+    def _count_keys(self, cursor: str | None) -> tuple[int, int]:
+        """(keys under the prefixes, those up to the cursor): a listing, for the progress line."""
+        total = done = 0
         for prefix in self.prefixes:
             for item in self.store.objects(prefix):
-                if until is not None and item["Key"] > until:
-                    return count
-                count += 1
-        return count
+                total += 1
+                done += cursor is not None and item["Key"] <= cursor
+        return total, done
 
     def save(self) -> dt.datetime:
         if self.dry_run:

@@ -181,6 +181,8 @@ class LakeStore:
                                    response["ETag"].strip('"'), len(body), dt.datetime.now(dt.timezone.utc), True)
             head = self.client.head_object(Bucket=self.bucket, Key=current.key, **_version_argument(stored))
         if head["ETag"].strip('"') != digest.hexdigest() or head["ContentLength"] != len(body):
+            if not self.versioned:  # another writer's put right after this one: read the key again
+                raise ObjectChanged(f"s3://{self.bucket}/{current.key} changed right after it was written")
             raise CommandFailed(f"s3://{self.bucket}/{current.key}: the stored object is not what was written "
                                 "(ETag or length differ); the old version is kept")
         return stored
