@@ -159,3 +159,15 @@ def private_minio(tmp_path_factory):
         pytest.fail(f"nifi/stack up minio failed:\n{started.stdout}\n{started.stderr}")
     yield run
     run("down")
+
+
+@pytest.fixture(scope="module", params=["unversioned", "versioned"])
+def private_minio_by_versioning(request, tmp_path_factory):
+    """(versioning, a private stack's MinIO): a module's tests run once on a bucket that keeps no versions,
+    once on one that does (the tests turn versioning on); each MinIO stopped after."""
+    run = make_private_stack(tmp_path_factory.mktemp(f"minio-{request.param}"))
+    started = run("up", "minio")
+    if started.returncode != 0:
+        pytest.fail(f"nifi/stack up minio failed:\n{started.stdout}\n{started.stderr}")
+    yield request.param, run
+    run("down")

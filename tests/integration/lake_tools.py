@@ -13,6 +13,7 @@ import json
 import signal
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -214,10 +215,13 @@ def kill(process: subprocess.Popen) -> None:
     process.wait(timeout=60)
 
 
-def with_customers_tagged(content: bytes, tag: str) -> bytes:
-    """The export with every customer id made unique to one test (`CUST-` -> `CUST-<tag>-`), so that queries
-    over a shared lake can pick its rows alone."""
-    return content.replace(b"CUST-", f"CUST-{tag}-".encode())
+def tagged_export(path: Path, rows: int, seed: int) -> tuple[str, object]:
+    """A messy export at `path` whose customer ids are unique to one test (`CUST-<tag>-...`), so that queries
+    over a shared lake can pick its rows alone; (the tag, its expected cleaning)."""
+    tag = uuid.uuid4().hex[:8]
+    write_sample_csv(path, rows=rows, seed=seed, bad_row_fraction=0.02)
+    path.write_bytes(path.read_bytes().replace(b"CUST-", f"CUST-{tag}-".encode()))
+    return tag, clean_frame(read_raw_csv(path.read_bytes()))
 
 
 def assert_query_reads_the_flow_s_rows(run_cli, tag: str, expected) -> None:

@@ -27,7 +27,7 @@ from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings
 from inbox import drop, lake_key, move_in_aged, wait_for_rows, wait_until_taken
 from lake import assert_lake_holds_exactly
-from lake_tools import assert_erase_finds_the_flow_s_rows, assert_query_reads_the_flow_s_rows, with_customers_tagged
+from lake_tools import assert_erase_finds_the_flow_s_rows, assert_query_reads_the_flow_s_rows, tagged_export
 from nifi.provisioning.env_file import read_env as settings
 from nifi.provisioning.layout import minio_servers, nifi_nodes
 from nifi.provisioning.nifi_api import NiFiApi, NiFiApiError
@@ -213,10 +213,8 @@ def test_a_minio_server_killed_mid_file_loses_nothing(cluster, export):
 
 def test_the_lake_tools_work_on_distributed_minio(cluster, export):
     """query (analyst) and erase --dry-run (maintainer, every version) against one of the MinIO servers."""
-    path, _ = export(3_000, seed=58)
-    tag = uuid.uuid4().hex[:8]
-    path.write_bytes(with_customers_tagged(path.read_bytes(), tag))
-    expected = clean_frame(read_raw_csv(path.read_bytes()))
+    path, _ = export(3_000, seed=58)  # a name whose objects the fixture removes afterwards
+    tag, expected = tagged_export(path, 3_000, seed=58)
     drop(path)
     wait_for_rows(cluster, path.stem, rows_in(expected), timeout=WAIT_SECONDS)
     env = {**os.environ, "S3_ENDPOINT_URL": cluster.endpoint_url}

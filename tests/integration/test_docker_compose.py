@@ -31,7 +31,7 @@ from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings, load_settings
 from inbox import drop, lake_key, wait_for_quarantined_file, wait_for_rows
 from lake import assert_lake_holds_exactly, assert_no_plaintext, keys_of, read_objects, write_bad_export
-from lake_tools import assert_erase_finds_the_flow_s_rows, assert_query_reads_the_flow_s_rows, with_customers_tagged
+from lake_tools import assert_erase_finds_the_flow_s_rows, assert_query_reads_the_flow_s_rows, tagged_export
 from nifi.provisioning.paths import DOCKER_CA_CERT
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]
@@ -162,12 +162,8 @@ def test_a_messy_export_and_a_broken_file_are_stored_or_quarantined_once(compose
 
 def test_the_lake_tools_work_on_the_compose_stack_s_minio(compose_stack, tmp_path):
     """query (analyst) and erase --dry-run (maintainer) from the host, with the endpoint and credentials alone."""
-    tag = uuid.uuid4().hex[:8]
-    source = tmp_path / "plain.csv"
-    write_sample_csv(source, rows=2_000, seed=43, bad_row_fraction=0.02)
-    export = tmp_path / f"lake-tools-{tag}.csv"
-    export.write_bytes(with_customers_tagged(source.read_bytes(), tag))
-    expected = clean_frame(read_raw_csv(export.read_bytes()))
+    export = tmp_path / f"lake-tools-{uuid.uuid4().hex[:8]}.csv"
+    tag, expected = tagged_export(export, 2_000, seed=43)
     drop(export)
     wait_for_rows(compose_stack.minio, export.stem, 2_000)
 

@@ -16,7 +16,6 @@ from cryptography.fernet import Fernet
 
 from ecommerce_pipeline.fernet_tokens import generate_key
 from lake_tools import DAYS, Lake, sample_export, unreadable_export
-from conftest import make_private_stack
 
 pytestmark = pytest.mark.integration
 
@@ -24,19 +23,9 @@ CUSTOMER = "CUST-ERASE1"
 STORE = "ecommerce_pipeline.lake.store:LakeStore"
 
 
-@pytest.fixture(scope="module", params=["unversioned", "versioned"])
-def bucket(request, tmp_path_factory):
-    stack = make_private_stack(tmp_path_factory.mktemp(f"erasure-{request.param}"))
-    started = stack("up", "minio")
-    if started.returncode != 0:
-        pytest.fail(f"nifi/stack up minio failed:\n{started.stdout}\n{started.stderr}")
-    yield request.param, stack
-    stack("down")
-
-
 @pytest.fixture
-def lake(bucket, tmp_path):
-    versioning, stack = bucket
+def lake(private_minio_by_versioning, tmp_path):
+    versioning, stack = private_minio_by_versioning
     lake = Lake(stack, tmp_path)
     lake.empty()
     if versioning == "versioned":

@@ -17,7 +17,6 @@ import pytest
 from ecommerce_pipeline.fernet_tokens import generate_key
 from ecommerce_pipeline.lake.keys import key_id
 from lake_tools import DAYS, Lake, kill, sample_export, tokens_open_only_with, unreadable_export
-from conftest import make_private_stack
 
 pytestmark = pytest.mark.integration
 
@@ -25,21 +24,11 @@ STORE = "ecommerce_pipeline.lake.store:LakeStore"
 ROTATABLE = ("customer_info/", "payment_and_delivery_info/", "_quarantine/")
 
 
-@pytest.fixture(scope="module", params=["unversioned", "versioned"])
-def bucket(request, tmp_path_factory):
-    stack = make_private_stack(tmp_path_factory.mktemp(f"rotation-{request.param}"))
-    started = stack("up", "minio")
-    if started.returncode != 0:
-        pytest.fail(f"nifi/stack up minio failed:\n{started.stdout}\n{started.stderr}")
-    yield request.param, stack
-    stack("down")
-
-
 @pytest.fixture
-def lake(bucket, tmp_path):
+def lake(private_minio_by_versioning, tmp_path):
     """A fresh lake under the stack's key: two exports on two days, rejected rows, an unreadable export;
     in a versioned bucket one export stored twice (a replay), so older versions exist too."""
-    versioning, stack = bucket
+    versioning, stack = private_minio_by_versioning
     lake = Lake(stack, tmp_path)
     lake.empty()
     if versioning == "versioned":

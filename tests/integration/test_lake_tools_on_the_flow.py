@@ -8,23 +8,17 @@ import uuid
 import pytest
 
 from conftest import REPO
-from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
-from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import env_file
 from inbox import drop, wait_for_rows
 from lake import delete_objects, keys_of
-from lake_tools import assert_query_reads_the_flow_s_rows, with_customers_tagged
+from lake_tools import assert_query_reads_the_flow_s_rows, tagged_export
 
 pytestmark = pytest.mark.integration
 
 
 def test_query_reads_and_decrypts_the_rows_nifi_stored(minio, deployed_flow, tmp_path):
-    tag = uuid.uuid4().hex[:8]
-    source = tmp_path / "plain.csv"
-    write_sample_csv(source, rows=3_000, seed=51, bad_row_fraction=0.02)
-    export = tmp_path / f"lake-tools-{tag}.csv"
-    export.write_bytes(with_customers_tagged(source.read_bytes(), tag))
-    expected = clean_frame(read_raw_csv(export.read_bytes()))
+    export = tmp_path / f"lake-tools-{uuid.uuid4().hex[:8]}.csv"
+    tag, expected = tagged_export(export, 3_000, seed=51)
     drop(export)
     try:
         wait_for_rows(minio, export.stem, 3_000)

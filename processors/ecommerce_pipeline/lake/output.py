@@ -67,20 +67,20 @@ def owner_only_output(path: str | os.PathLike):
 
 
 def _csv(batches, schema, stream) -> int:
-    rows = 0
     with pacsv.CSVWriter(stream, schema) as writer:
-        for batch in batches:
-            writer.write_batch(batch)
-            rows += batch.num_rows
-    return rows
+        return _each(batches, writer.write_batch)
 
 
 def _parquet(batches, schema, stream) -> int:
-    rows = 0
     with pq.ParquetWriter(stream, schema, compression="snappy") as writer:
-        for batch in batches:
-            writer.write_batch(batch)
-            rows += batch.num_rows
+        return _each(batches, writer.write_batch)
+
+
+def _each(batches, write) -> int:
+    rows = 0
+    for batch in batches:
+        write(batch)
+        rows += batch.num_rows
     return rows
 
 
