@@ -64,18 +64,20 @@ class Rotation:
         if current is not None:
             replaced = self._rotate_current(current, kind, catching_up, handled)
             if replaced is not None and self.store.versioned:
-                older.insert(0, replaced)
+                self._delete_older(replaced, handled)  # read just now: under an old key
         for version in older:
-            if self._under_target(self.store.get(version), kind, table_of(key)):
-                continue
-            if self.dry_run:
-                self.say(f"would delete s3://{self.store.bucket}/{key} version {version.version_id} "
-                         "(under an old key)")
-            else:
-                self.store.delete(version)
-                handled.wrote = True
-            handled.counts["old_versions_deleted"] += 1
+            if not self._under_target(self.store.get(version), kind, table_of(key)):
+                self._delete_older(version, handled)
         return handled
+
+    def _delete_older(self, version: ObjectVersion, handled: Handled) -> None:
+        if self.dry_run:
+            self.say(f"would delete s3://{self.store.bucket}/{version.key} version {version.version_id} "
+                     "(under an old key)")
+        else:
+            self.store.delete(version)
+            handled.wrote = True
+        handled.counts["old_versions_deleted"] += 1
 
     def _rotate_current(self, current: ObjectVersion, kind: Kind, catching_up: bool,
                         handled: Handled) -> ObjectVersion | None:
