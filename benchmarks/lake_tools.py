@@ -3,7 +3,7 @@
     python3 -m benchmarks.lake_tools [--sizes 250000,1000000] [--runs 3] [--chunk-rows 50000]
 
 For each size it starts a private MinIO (`nifi/stack up minio` with its own state, `.env`,
-ports and Fernet key, under benchmarks/results/lake-tools/), ingests the cached seed-like
+ports and Fernet key, under benchmarks/results/lake-tools/, removed afterwards), ingests the cached seed-like
 input (benchmarks/inputs.py) with `ingest` (the flow's core, in 50,000-row chunks as the
 flow stores them) and measures, interleaving the compared variants run by run:
 
@@ -139,6 +139,7 @@ def local_sql(copy: Path, sql: str) -> str:
 
 def measure_size(rows: int, runs: int, chunk_rows: int) -> dict:
     lake = PrivateLake(WORK / f"lake-{rows}")
+    copy = WORK / f"copy-{rows}"
     lake.stack("up", "minio")
     try:
         admin = lake.s3("admin")
@@ -148,7 +149,6 @@ def measure_size(rows: int, runs: int, chunk_rows: int) -> dict:
             if doomed:
                 client.delete_objects(Bucket=admin.bucket, Delete={"Objects": doomed})
         result = {"rows": rows, "ingest_seconds": lake.fill(input_for(rows), chunk_rows)}
-        copy = WORK / f"copy-{rows}"
         result["lake_bytes"] = lake.copy_locally(copy)
         keys = ring(key_texts(lake.settings, "FERNET_KEYS"), "FERNET_KEYS")
 
@@ -181,10 +181,11 @@ def measure_size(rows: int, runs: int, chunk_rows: int) -> dict:
         result["rotation"] = lake.cli("rotate-lake", NEW_FERNET_KEYS=f"{new},{old}", FERNET_KEYS=f"{new},{old}")
         for job in ("erasure", "rotation"):
             say(f"{job}: {result[job]['seconds']:.1f}s, peak RSS {result[job]['max_rss_bytes'] / 2**20:.0f} MiB")
-        shutil.rmtree(copy, ignore_errors=True)
         return result
     finally:
         lake.stack("down")
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.rmtree(lake.directory, ignore_errors=True)  # the lake's MinIO data: a gigabyte at 1M rows
 
 
 def duckdb_customer(copy: Path) -> str:
