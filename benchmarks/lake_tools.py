@@ -133,7 +133,8 @@ def local_sql(copy: Path, sql: str) -> str:
     """`sql` with each table read from the local copy (same DuckDB, same query)."""
     views = "".join(
         f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{copy}/{prefix}**/*.parquet', "
-        "hive_partitioning = true, union_by_name = true);\n" for name, prefix in tables().items() if (copy / prefix).is_dir())
+        "hive_partitioning = true, union_by_name = true);\n"
+        for name, prefix in tables().items() if (copy / prefix).is_dir())
     return views + sql
 
 
