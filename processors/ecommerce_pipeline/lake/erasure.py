@@ -2,11 +2,12 @@
 
 Every key under the segments and `_quarantine/` is read, each of its versions: a Parquet
 object by its clear `customer_id` column (no key needed), an unreadable file kept whole
-(`.csv.fernet`) by its decrypted lines (FERNET_KEYS needed). The current object holding the
-customer is rewritten without its rows (other rows byte for byte as they were, tokens
-untouched), checked and stored with If-Match on the version read, or deleted when nothing
-else is left; each older version holding the customer is deleted by its version id, so a
-versioned bucket keeps no copy either.
+(`.csv.fernet`) by its decrypted records (FERNET_KEYS needed). What is found becomes a plan,
+saved before anything changes, then applied: the current object holding the customer is
+rewritten without its rows (the other rows as they were, tokens untouched), checked and
+stored with If-Match on the version read, or deleted when nothing else is left; each older
+version holding the customer is deleted by its version id, so a versioned bucket keeps no
+copy either.
 
 The job's journal is named by an HMAC of the customer id under a Fernet key and deleted when
 the job ends; what stays is an audit record under `_maintenance/erasures/` that holds counts,
