@@ -13,7 +13,7 @@ from minio.credentials import StaticProvider
 from minio.error import MinioException
 from minio.minioadmin import MinioAdmin
 
-from ecommerce_pipeline.object_keys import QUARANTINE_PREFIX
+from ecommerce_pipeline.object_keys import MAINTENANCE_PREFIX, QUARANTINE_PREFIX
 from ecommerce_pipeline.segment_routes import QUARANTINE, segment_queries
 from ecommerce_pipeline.settings import S3Settings
 from ecommerce_pipeline.waiting import wait_until
@@ -25,8 +25,6 @@ IAM_READY_SECONDS = 120  # distributed MinIO answers 503 to admin calls for a wh
 LANDING_PREFIX = "landing/"
 # The ledger of ingested files' digests: the flow reads it and adds to it with conditional puts.
 LEDGER_PREFIX = "_ingested/"
-# Where lake maintenance (rotation, erasure) keeps its own records: progress journals, erasure audits.
-MAINTENANCE_PREFIX = "_maintenance/"
 FLOW_POLICY, ANALYST_POLICY = "ecommerce-pipeline-flow", "ecommerce-pipeline-analyst"
 MAINTAINER_POLICY = "ecommerce-pipeline-maintainer"
 

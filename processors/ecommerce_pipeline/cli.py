@@ -27,6 +27,7 @@ from .ingest import DEFAULT_CHUNK_ROWS, ingest_file
 from .lake_watch import (
     AlreadyWaiting, LakeWatch, NotLandedInTime, Outcome, drop_into_inbox, drop_time, records_in, wait_until_landed,
 )
+from .lake.output import FORMATS
 from .object_keys import QUARANTINE_PREFIX
 from .object_store import storage_error
 from .parquet_io import is_s3_uri, read_parquet, split_s3_uri, write_parquet
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.run(args)
+    except BrokenPipeError:  # `... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (ClientError, BotoCoreError) as error:  # a call outside the wrapped ones: same one-line message
         return _failed(storage_error(error, "the S3 store"))
     except (CommandFailed, ValueError, OSError) as error:
@@ -110,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_segment_options(rotate)
     rotate.set_defaults(run=_rotate)
 
+    _add_lake_commands(commands)
     _add_global_options(parser, commands)
     return parser
 
@@ -141,6 +145,61 @@ def _settings(args) -> dict[str, str]:
 def _s3(args, account: str) -> S3Settings:
     """The bucket as one identity sees it: the least privilege the command's work needs."""
     return S3Settings.from_settings(_settings(args), account)
+
+
+def _add_lake_commands(commands) -> None:
+    """The tools over the whole lake in S3 (ecommerce_pipeline.lake): query, rotate-lake, erase."""
+    query = commands.add_parser(
+        "query", help="SQL over the whole lake in S3 (tables customer_info, order_info, payment_and_delivery_info, "
+                      f"quarantine; decrypt(column) with {KEYS_VARIABLE})")
+    source = query.add_mutually_exclusive_group(required=True)
+    source.add_argument("sql", nargs="?", metavar="SQL", help="the query (its last statement's rows are the result)")
+    source.add_argument("--file", type=Path, metavar="Q.sql", help="read the query from a file")
+    query.add_argument("--format", choices=FORMATS, help="default: by --output's suffix, a table on a terminal, "
+                                                         "else csv")
+    query.add_argument("--output", metavar="FILE", help="write the result to FILE (created readable by you alone)")
+    query.add_argument("--stats", action="store_true", help="say on stderr how many objects the query read")
+    query.set_defaults(run=_query)
+
+    rotate_lake = commands.add_parser(
+        "rotate-lake", help=f"re-encrypt every object of the lake under the newest key of {NEW_KEYS_VARIABLE} "
+                            "(resumable; see README: Rotating the keys)")
+    rotate_lake.add_argument("--dry-run", action="store_true", help="list what would be rotated, change nothing")
+    rotate_lake.set_defaults(run=_rotate_lake)
+
+    erase = commands.add_parser(
+        "erase", help="remove every row of one customer from the lake, with older versions (resumable; "
+                      "see README: Erasing a customer)")
+    erase.add_argument("customer_id", metavar="CUSTOMER_ID")
+    erase.add_argument("--dry-run", action="store_true", help="list what would be removed, change nothing")
+    erase.add_argument("--reference", help="the request's reference for the audit record (no personal data)")
+    erase.set_defaults(run=_erase)
+
+
+def _query(args) -> None:
+    sql = args.file.read_text() if args.file else args.sql
+    if not sql.strip():
+        raise UsageError("the query is empty")
+    from .lake.query import run_query
+
+    report = run_query(_settings(args), sql, fmt=args.format, output=args.output,
+                       stdout=sys.stdout.buffer, stdout_is_terminal=sys.stdout.isatty())
+    if args.stats or args.output:
+        where = f" to {args.output} ({report.format})" if args.output else ""
+        print(f"{report.rows} rows{where}; read {report.objects_read} of {report.objects} objects",
+              file=sys.stderr if not args.output else sys.stdout)
+
+
+def _rotate_lake(args) -> None:
+    from .lake.rotation import rotate_lake
+
+    rotate_lake(_settings(args), dry_run=args.dry_run)
+
+
+def _erase(args) -> None:
+    from .lake.erasure import erase_customer
+
+    erase_customer(_settings(args), args.customer_id, dry_run=args.dry_run, reference=args.reference)
 
 
 def _add_segment_options(command: argparse.ArgumentParser) -> None:

@@ -31,6 +31,7 @@ from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings
 from inbox import drop, lake_key, move_in_aged, wait_for_rows, wait_until_taken
 from lake import assert_lake_holds_exactly
+from lake_tools import assert_erase_finds_the_flow_s_rows, assert_query_reads_the_flow_s_rows, tagged_export
 from nifi.provisioning.env_file import read_env as settings
 from nifi.provisioning.layout import minio_servers, nifi_nodes
 from nifi.provisioning.nifi_api import NiFiApi, NiFiApiError
@@ -217,6 +218,22 @@ def test_a_minio_server_killed_mid_file_loses_nothing(cluster, export):
     assert_lake_holds_exactly(objects, expected, lake_key())
     api = login(nifi_nodes(settings(), NODES)[0])
     assert fetches(api, path.name) == 1
+
+
+def test_the_lake_tools_work_on_distributed_minio(cluster, export):
+    """query (analyst) and erase --dry-run (maintainer, every version) against one of the MinIO servers."""
+    path, _ = export(3_000, seed=58)  # a name whose objects the fixture removes afterwards
+    tag, expected = tagged_export(path, 3_000, seed=58)
+    drop(path)
+    wait_for_rows(cluster, path.stem, rows_in(expected), timeout=WAIT_SECONDS)
+    env = {**os.environ, "S3_ENDPOINT_URL": cluster.endpoint_url}
+
+    def run_cli(*args):
+        return subprocess.run([sys.executable, "-m", "ecommerce_pipeline.cli", *args], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    assert_query_reads_the_flow_s_rows(run_cli, tag, expected)
+    assert_erase_finds_the_flow_s_rows(run_cli, expected)
 
 
 def test_status_names_every_node_primary_and_coordinator(cluster):

@@ -17,6 +17,7 @@ import shutil
 import signal
 import ssl
 import subprocess
+import sys
 import time
 import urllib.request
 import uuid
@@ -32,6 +33,7 @@ from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings, load_settings
 from inbox import drop, lake_key, wait_for_quarantined_file, wait_for_rows
 from lake import assert_lake_holds_exactly, assert_no_plaintext, keys_of, read_objects, write_bad_export
+from lake_tools import assert_erase_finds_the_flow_s_rows, assert_query_reads_the_flow_s_rows, tagged_export
 from nifi.provisioning.docker_images import IMAGE_PYTHON
 from nifi.provisioning.paths import DOCKER_CA_CERT, DOCKER_METRICS_CLIENT_CERT, DOCKER_METRICS_CLIENT_KEY
 
@@ -160,6 +162,21 @@ def test_a_messy_export_and_a_broken_file_are_stored_or_quarantined_once(compose
     stored = compose_stack.minio.client().get_object(Bucket=compose_stack.minio.bucket, Key=quarantined[0])
     assert stored["Metadata"]["reason"]
     assert Fernet(lake_key()).decrypt(stored["Body"].read()) == broken_content
+
+
+def test_the_lake_tools_work_on_the_compose_stack_s_minio(compose_stack, tmp_path):
+    """query (analyst) and erase --dry-run (maintainer) from the host, with the endpoint and credentials alone."""
+    export = tmp_path / f"lake-tools-{uuid.uuid4().hex[:8]}.csv"
+    tag, expected = tagged_export(export, 2_000, seed=43)
+    drop(export)
+    wait_for_rows(compose_stack.minio, export.stem, 2_000)
+
+    def run_cli(*args):
+        return subprocess.run([sys.executable, "-m", "ecommerce_pipeline.cli", *args], cwd=REPO, env=compose_stack.env,
+                              capture_output=True, text=True, timeout=600)
+
+    assert_query_reads_the_flow_s_rows(run_cli, tag, expected)
+    assert_erase_finds_the_flow_s_rows(run_cli, expected)
 
 
 def test_nifi_runs_as_uid_1000_from_the_nar_without_pip_or_virtualenvs(compose_stack):
