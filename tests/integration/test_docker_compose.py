@@ -197,7 +197,29 @@ def test_nifi_runs_as_uid_1000_from_the_nar_without_pip_or_virtualenvs(compose_s
     assert pip.returncode != 0 and "No module named pip" in pip.stderr, "the image has no pip"
 
 
-from nifi.provisioning.docker_images import IMAGE_PYTHON
+LOADED_FERNET = """
+import json, pathlib, sys
+loaded = set()
+for maps in pathlib.Path('/proc').glob('[0-9]*/maps'):
+    try:
+        loaded |= {line.split()[-1] for line in maps.read_text().splitlines() if line.endswith('_fernet.abi3.so')}
+    except OSError:
+        pass
+print(json.dumps({'python': '%d.%d' % sys.version_info[:2], 'loaded': sorted(loaded)}))
+"""
+
+
+def test_the_processors_encrypt_with_the_nar_s_compiled_fernet_on_the_image_s_python(compose_stack):
+    """The abi3 module built on the host is mapped into the container's Python processors, from the NAR
+    (README's commands, run by the fixture, had the sample encrypted in there)."""
+    found = compose_stack.compose("exec", "-T", "--user", "1000", "nifi", "python3", "-c", LOADED_FERNET)
+    assert found.returncode == 0, found.stderr
+    report = json.loads(found.stdout)
+    assert report["python"] == IMAGE_PYTHON
+    assert report["loaded"], "no process of the container has loaded _fernet.abi3.so"
+    assert all(path.startswith("/var/lib/ecommerce-pipeline/nifi/work/") for path in report["loaded"]), report
+
+
 def test_the_exported_metrics_certificate_scrapes_the_containers_nifi(compose_stack):
     context = ssl.create_default_context(cafile=str(DOCKER_CA_CERT))
     context.load_cert_chain(DOCKER_METRICS_CLIENT_CERT, DOCKER_METRICS_CLIENT_KEY)

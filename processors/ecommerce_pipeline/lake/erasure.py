@@ -29,7 +29,8 @@ from ..fernet_tokens import DecryptionFailed, decrypt_bytes, encrypt_bytes
 from ..lake_parquet import parquet_bytes
 from ..settings import S3_ACCOUNTS
 from .keys import KEYS_VARIABLE, customer_digest, key_texts, ring
-from .layout import MAINTENANCE_PREFIX, Kind, kind_of, table_of, tables
+from ..object_keys import MAINTENANCE_PREFIX
+from .layout import Kind, kind_of, table_of, tables
 from .passes import CHANGED_RETRIES, Handled, Walk, state_key
 from .store import LakeStore, ObjectChanged, ObjectVersion, StoredObject, lake_settings
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ..columns import CLEAN_COLUMNS, QUARANTINE_REASON_COLUMN
 from ..ledger import DUPLICATE_SUFFIX
-from ..object_keys import MAINTENANCE_PREFIX, QUARANTINE_PREFIX
+from ..object_keys import QUARANTINE_PREFIX
 from ..segment_routes import QUARANTINE, segment_queries
 
 PARTITION_COLUMN = "ingest_date"

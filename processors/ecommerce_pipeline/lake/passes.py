@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..exit_codes import CommandFailed
-from .layout import MAINTENANCE_PREFIX
+from ..object_keys import MAINTENANCE_PREFIX
 from .progress import Progress
 from .store import LakeStore, ObjectChanged, ObjectVersion
 
