@@ -16,6 +16,7 @@ import io
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,11 +52,24 @@ class LandedObject:
         return self.key.split("/", 1)[0]
 
 
+# A drop is complete the moment it appears, so its copy is dated this far back: past any Minimum File Age,
+# the flow lists it at its next poll instead of waiting for the age that protects files still being written.
+COMPLETE_FILE_AGE_SECONDS = 24 * 3600
+
+
 def drop_into_inbox(source: Path, inbox: Path) -> Path:
-    """Copies `source` into `inbox` under its own name, appearing there whole (hidden copy, then rename)."""
+    """Copies `source` into `inbox` under its own name, appearing there whole and ready to be taken.
+
+    The copy is written under a hidden name (the listing ignores hidden files), dated
+    COMPLETE_FILE_AGE_SECONDS back and then renamed: a file that appears by a rename is
+    whole, so it need not wait for the minimum file age, which only files written in
+    place (a plain `cp`, an exporter writing slowly) need.
+    """
     inbox.mkdir(parents=True, exist_ok=True)
     partial = inbox / f".{source.name}.part"
     shutil.copyfile(source, partial)
+    complete = time.time() - COMPLETE_FILE_AGE_SECONDS
+    os.utime(partial, (complete, complete))
     target = inbox / source.name
     os.replace(partial, target)
     return target

@@ -2,9 +2,12 @@
 
 import datetime as dt
 import io
+import time
 
 from ecommerce_pipeline.chunking import count_records
-from ecommerce_pipeline.lake_watch import LandedObject, Outcome, drop_into_inbox, outcome, stem_prefixes
+from ecommerce_pipeline.lake_watch import (
+    COMPLETE_FILE_AGE_SECONDS, LandedObject, Outcome, drop_into_inbox, outcome, stem_prefixes,
+)
 
 
 def landed(prefix, rows, suffix=".parquet"):
@@ -58,3 +61,11 @@ def test_a_drop_appears_whole_under_its_own_name(tmp_path):
     target = drop_into_inbox(source, tmp_path / "inbox")
     assert target.read_bytes() == source.read_bytes() and source.exists()
     assert [p.name for p in (tmp_path / "inbox").iterdir()] == ["orders.csv"]
+
+
+def test_a_drop_is_dated_past_any_minimum_file_age_so_the_listing_takes_it_at_once(tmp_path):
+    source = tmp_path / "orders.csv"
+    source.write_bytes(b"a,b\n1,2\n")
+    target = drop_into_inbox(source, tmp_path / "inbox")
+    assert time.time() - target.stat().st_mtime >= COMPLETE_FILE_AGE_SECONDS - 1
+    assert source.stat().st_mtime > target.stat().st_mtime, "the source keeps its own date"
