@@ -7,7 +7,10 @@ from ecommerce_pipeline.ledger import (
     Claim, IngestRecord, claim, duplicate_reason, now_iso, record_duplicate,
 )
 from ecommerce_processors import s3_properties
+from ecommerce_processors.py4j_sockets import send_without_delay
 
+
+send_without_delay()
 
 class CheckIngestLedger(FlowFileTransform):
     class Java:

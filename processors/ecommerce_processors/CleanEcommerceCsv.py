@@ -3,8 +3,10 @@ from nifiapi.flowfiletransform import FlowFileTransform, FlowFileTransformResult
 from ecommerce_pipeline.cleaning import InvalidCsv, clean_chunk
 from ecommerce_pipeline.object_keys import fragment_chunk_id
 from ecommerce_processors.py4j_content import decode_content_in_one_call
+from ecommerce_processors.py4j_sockets import send_without_delay
 
 decode_content_in_one_call()
+send_without_delay()
 
 
 class CleanEcommerceCsv(FlowFileTransform):

@@ -8,8 +8,10 @@ from ecommerce_pipeline.policy import PolicyError, load_policy
 from ecommerce_pipeline.table_encryption import MissingPolicyColumns
 from ecommerce_processors import fernet_properties
 from ecommerce_processors.py4j_content import decode_content_in_one_call
+from ecommerce_processors.py4j_sockets import send_without_delay
 
 decode_content_in_one_call()
+send_without_delay()
 
 
 class EncryptColumns(FlowFileTransform):

@@ -5,8 +5,10 @@ from ecommerce_pipeline.content_encryption import encrypt_whole_content, quarant
 from ecommerce_pipeline.object_keys import fragment_chunk_id
 from ecommerce_processors import fernet_properties
 from ecommerce_processors.py4j_content import decode_content_in_one_call
+from ecommerce_processors.py4j_sockets import send_without_delay
 
 decode_content_in_one_call()
+send_without_delay()
 
 
 class EncryptWholeContent(FlowFileTransform):
