@@ -94,7 +94,9 @@ def main() -> None:
                 "b2": lambda: run_ingest(path, workers=2),
                 "c": lambda: run_worker("duckdb", path),
                 "d1": lambda: run_worker("encrypt-per-value", path),
-                "d2": lambda: run_worker("encrypt-batch", path),
+                "d2": lambda: run_worker("encrypt-numpy", path),
+                "d3": lambda: run_worker("encrypt-compiled", path),
+                "d4": lambda: run_worker("decrypt-compiled", path),
                 "e": lambda number: flow_runner().run(path, profile=number == 0 and size == max(args.sizes) and not args.no_profile_wait),
             }
             entry = results["sizes"].setdefault(str(size), {"input_bytes": path.stat().st_size, "approaches": {}, "failures": {}})

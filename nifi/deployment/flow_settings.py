@@ -55,9 +55,9 @@ def flow_settings(settings: dict[str, str]) -> FlowSettings:
         "Fernet Keys": keys,
         "S3 Endpoint URL": settings.get("FLOW_S3_ENDPOINT_URL") or s3_endpoint_url(settings),
         "S3 Bucket": s3_bucket(settings),
-        # the flow's own least-privilege MinIO user (nifi/provisioning/minio_access.py), never root
-        "S3 Access Key ID": require(settings, "MINIO_FLOW_USER", DeployError),
-        "S3 Secret Access Key": require(settings, "MINIO_FLOW_PASSWORD", DeployError),
+        # the flow's own least-privilege identity (nifi/provisioning/minio_access.py), never the admin
+        "S3 Access Key ID": require(settings, "S3_FLOW_ACCESS_KEY", DeployError),
+        "S3 Secret Access Key": require(settings, "S3_FLOW_SECRET_KEY", DeployError),
     }
     values.update({SEGMENT_SQL_PARAMETER.format(route=route): sql for route, sql in segment_queries().items()})
     return FlowSettings(values, frozenset({"Fernet Keys", "S3 Access Key ID", "S3 Secret Access Key"}))

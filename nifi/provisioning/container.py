@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from ecommerce_pipeline.settings import s3_bucket
+from ecommerce_pipeline.settings import s3_bucket, with_legacy_names
 
 from .java import find_java
 from .layout import NiFiNode
@@ -107,7 +107,7 @@ def create_bucket(env: dict[str, str]) -> None:
 
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "nifi"
-    env = dict(os.environ)
+    env = with_legacy_names(dict(os.environ))
     try:
         if command == "nifi":
             return run_nifi(env)

@@ -73,7 +73,7 @@ def minio_up(env: dict[str, str], count: int = 1) -> None:
         spawn(server.service, [str(binary), "server", *(drives or [str(server.drive)]),
                                "--address", f"127.0.0.1:{server.api_port}",
                                "--console-address", f"127.0.0.1:{server.console_port}", "--quiet"],
-              {"MINIO_ROOT_USER": env["MINIO_ROOT_USER"], "MINIO_ROOT_PASSWORD": env["MINIO_ROOT_PASSWORD"],
+              {"MINIO_ROOT_USER": env["S3_ADMIN_ACCESS_KEY"], "MINIO_ROOT_PASSWORD": env["S3_ADMIN_SECRET_KEY"],
                "MINIO_BROWSER_REDIRECT": "off",
                # Inside a container (/.dockerenv) MinIO waits forever for a loopback endpoint to "resolve
                # to a valid IP"; this names the server's own endpoint so it knows which drive is local.

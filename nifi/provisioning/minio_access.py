@@ -1,4 +1,4 @@
-"""Least privilege in MinIO: a user for the flow, a read-only user for analysts; root stays with the stack.
+"""Least privilege in MinIO: users for the flow, analysts (read-only) and lake maintenance; root stays with the stack.
 
 Written on every `nifi/stack up minio` through MinIO's admin API (the `minio` package's
 MinioAdmin): a policy of the same name is replaced and a user's secret reset, so a changed
@@ -25,7 +25,10 @@ IAM_READY_SECONDS = 120  # distributed MinIO answers 503 to admin calls for a wh
 LANDING_PREFIX = "landing/"
 # The ledger of ingested files' digests: the flow reads it and adds to it with conditional puts.
 LEDGER_PREFIX = "_ingested/"
+# Where lake maintenance (rotation, erasure) keeps its own records: progress journals, erasure audits.
+MAINTENANCE_PREFIX = "_maintenance/"
 FLOW_POLICY, ANALYST_POLICY = "ecommerce-pipeline-flow", "ecommerce-pipeline-analyst"
+MAINTAINER_POLICY = "ecommerce-pipeline-maintainer"
 
 
 def lake_prefixes() -> list[str]:
@@ -52,19 +55,36 @@ def analyst_policy(bucket: str) -> dict:
     ])
 
 
+def maintainer_policy(bucket: str) -> dict:
+    """Rewrite the lake (rotation, erasure): read, put and delete objects and their older versions under
+    the segments and the quarantine, and its own records; not the exports, not the ledger, no administration."""
+    prefixes = lake_prefixes() + [MAINTENANCE_PREFIX]
+    return _policy([
+        _allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+               [_objects(bucket, p) for p in prefixes]),
+        _allow(["s3:GetBucketVersioning"], [f"arn:aws:s3:::{bucket}"]),
+        _listing(bucket, prefixes, versions=True),
+    ])
+
+
 def ensure_access(env: dict[str, str], endpoint_url: str) -> None:
-    """Creates or updates the flow's and the analyst's policies and users (MINIO_FLOW_*, MINIO_ANALYST_*)."""
+    """Creates or updates the flow's, the analyst's and the maintainer's policies and users (S3_FLOW_*, ...)."""
     try:
-        root, flow, analyst = (S3Settings.from_settings(env, account) for account in ("root", "flow", "analyst"))
+        admin_account, flow, analyst, maintainer = (
+            S3Settings.from_settings(env, account) for account in ("admin", "flow", "analyst", "maintainer"))
     except MissingSetting as error:
         raise StackError(str(error)) from None
     endpoint = urlsplit(endpoint_url)
-    admin = MinioAdmin(endpoint=endpoint.netloc, credentials=StaticProvider(root.access_key, root.secret_key),
+    admin = MinioAdmin(endpoint=endpoint.netloc,
+                       credentials=StaticProvider(admin_account.access_key, admin_account.secret_key),
                        secure=endpoint.scheme == "https")
-    for user, policy_name, policy in ((flow, FLOW_POLICY, flow_policy(root.bucket)),
-                                      (analyst, ANALYST_POLICY, analyst_policy(root.bucket))):
+    bucket = admin_account.bucket
+    for user, policy_name, policy in ((flow, FLOW_POLICY, flow_policy(bucket)),
+                                      (analyst, ANALYST_POLICY, analyst_policy(bucket)),
+                                      (maintainer, MAINTAINER_POLICY, maintainer_policy(bucket))):
         _set_up_user(admin, user, policy_name, policy)
-    say(f"minio: users for the flow and for analysts hold only policies {FLOW_POLICY} and {ANALYST_POLICY}")
+    say(f"minio: the flow, analysts and maintenance hold only policies {FLOW_POLICY}, {ANALYST_POLICY} "
+        f"and {MAINTAINER_POLICY}")
 
 
 def _set_up_user(admin: MinioAdmin, user: S3Settings, policy_name: str, policy: dict) -> None:
@@ -101,7 +121,8 @@ def _objects(bucket: str, prefix: str) -> str:
     return f"arn:aws:s3:::{bucket}/{prefix}*"
 
 
-def _listing(bucket: str, prefixes: list[str]) -> dict:
-    """Listing the bucket, only under these prefixes (the key names elsewhere stay hidden too)."""
-    return {**_allow(["s3:ListBucket"], [f"arn:aws:s3:::{bucket}"]),
+def _listing(bucket: str, prefixes: list[str], versions: bool = False) -> dict:
+    """Listing the bucket (and its object versions), only under these prefixes (the key names elsewhere stay hidden too)."""
+    actions = ["s3:ListBucket", "s3:ListBucketVersions"] if versions else ["s3:ListBucket"]
+    return {**_allow(actions, [f"arn:aws:s3:::{bucket}"]),
             "Condition": {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}}

@@ -13,7 +13,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from .cleaning import read_csv_as_text
-from .fernet_tokens import KeyRing
+from .fernet_tokens import KeyRing, encrypt_bytes
 from .lake_parquet import parquet_bytes
 from .policy import EncryptionPolicy, load_policy
 from .segment_types import apply_segment_types
@@ -88,7 +88,7 @@ def _cause(error: Exception) -> str:
 
 def encrypt_whole_content(content: bytes, keys: KeyRing) -> bytes:
     """Content that cannot be read as records, as one Fernet token under the newest key."""
-    return keys.fernet.encrypt(content)
+    return encrypt_bytes(content, keys)
 
 
 def quarantine_reason(text: str | None) -> str:

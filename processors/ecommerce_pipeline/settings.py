@@ -37,7 +37,7 @@ def load_settings(path: str | os.PathLike | None = None) -> dict[str, str]:
     """The environment over `path` (default: env_file()); the environment wins, as docker compose does."""
     values = {k: v for k, v in dotenv_values(Path(path or env_file())).items() if v is not None}
     values.update(os.environ)
-    return values
+    return with_legacy_names(values)
 
 
 def require(settings: dict[str, str], name: str, error: type[Exception] = MissingSetting) -> str:
@@ -57,13 +57,27 @@ def s3_bucket(settings: dict[str, str]) -> str:
     return settings.get("S3_BUCKET") or DEFAULT_BUCKET
 
 
-# Who reaches the bucket: the stack keeps MinIO's root; the flow and analysts get their own
-# least-privilege users (nifi/provisioning/minio_access.py). Account -> (access key, secret) variables.
+# Who reaches the bucket, each with an identity of its own in the store (store-neutral names):
+# account -> (access key variable, secret key variable). The admin identity stays with the stack,
+# which creates the other three with least-privilege policies (nifi/provisioning/minio_access.py).
 S3_ACCOUNTS = {
-    "root": ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"),
-    "flow": ("MINIO_FLOW_USER", "MINIO_FLOW_PASSWORD"),
-    "analyst": ("MINIO_ANALYST_USER", "MINIO_ANALYST_PASSWORD"),
+    "admin": ("S3_ADMIN_ACCESS_KEY", "S3_ADMIN_SECRET_KEY"),  # the store's root: buckets and identities
+    "flow": ("S3_FLOW_ACCESS_KEY", "S3_FLOW_SECRET_KEY"),  # NiFi and `ingest`: store rows, claim the ledger
+    "analyst": ("S3_ANALYST_ACCESS_KEY", "S3_ANALYST_SECRET_KEY"),  # read-only: queries, decrypt, drop's wait
+    "maintainer": ("S3_MAINTAINER_ACCESS_KEY", "S3_MAINTAINER_SECRET_KEY"),  # rewrites the lake: rotation, erasure
 }
+# The names .env files used before the store-neutral ones: still read wherever a new name is unset.
+LEGACY_NAMES = {
+    "S3_ADMIN_ACCESS_KEY": "MINIO_ROOT_USER", "S3_ADMIN_SECRET_KEY": "MINIO_ROOT_PASSWORD",
+    "S3_FLOW_ACCESS_KEY": "MINIO_FLOW_USER", "S3_FLOW_SECRET_KEY": "MINIO_FLOW_PASSWORD",
+    "S3_ANALYST_ACCESS_KEY": "MINIO_ANALYST_USER", "S3_ANALYST_SECRET_KEY": "MINIO_ANALYST_PASSWORD",
+}
+
+
+def with_legacy_names(settings: dict[str, str]) -> dict[str, str]:
+    """`settings` with each unset store-neutral name taken from its older MINIO_* name."""
+    return {**settings, **{new: settings[old] for new, old in LEGACY_NAMES.items()
+                           if not settings.get(new) and settings.get(old)}}
 
 
 @dataclass(frozen=True)
@@ -74,9 +88,10 @@ class S3Settings:
     bucket: str
 
     @classmethod
-    def from_settings(cls, settings: dict[str, str], account: str = "root") -> "S3Settings":
+    def from_settings(cls, settings: dict[str, str], account: str = "admin") -> "S3Settings":
         """The bucket as one of S3_ACCOUNTS sees it."""
         access_key, secret_key = S3_ACCOUNTS[account]
+        settings = with_legacy_names(settings)
         return cls(
             endpoint_url=s3_endpoint_url(settings),
             access_key=require(settings, access_key),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pandas as pd
 import pyarrow as pa
 
-from .fernet_tokens import KeyRing, as_keyring, decrypt_column
+from .fernet_tokens import KeyRing, as_keyring, decrypt_column, encrypt_column
 from .policy import EncryptionPolicy, load_policy
 
 Table = pd.DataFrame | pa.Table
@@ -22,15 +22,13 @@ class MissingPolicyColumns(ValueError):
 def encrypt_table(table: Table, segment: str, keys: KeyRing | str, policy: EncryptionPolicy | None = None) -> Table:
     """The table with the policy's columns of `segment` encrypted and the rest untouched."""
     ring = as_keyring(keys)
-    return _map_policy_columns(table, segment, policy, lambda values, name: ring.primary.encrypt(values))
+    return _map_policy_columns(table, segment, policy, lambda values, name: encrypt_column(values, ring))
 
 
 def decrypt_table(table: Table, segment: str, keys: KeyRing | str, policy: EncryptionPolicy | None = None) -> Table:
     """The table with the policy's columns of `segment` decrypted to text and the rest untouched."""
     ring = as_keyring(keys)
-    return _map_policy_columns(
-        table, segment, policy, lambda values, name: pa.array(decrypt_column(values, ring, column=name), pa.string())
-    )
+    return _map_policy_columns(table, segment, policy, lambda values, name: decrypt_column(values, ring, column=name))
 
 
 def rotate_table(
@@ -45,7 +43,7 @@ def rotate_table(
 
 
 def _map_policy_columns(
-    table: Table, segment: str, policy: EncryptionPolicy | None, transform: Callable[[object, str], pa.Array]
+    table: Table, segment: str, policy: EncryptionPolicy | None, transform: Callable[[object, str], pa.Array | pa.ChunkedArray]
 ) -> Table:
     columns = (policy or load_policy()).encrypted_columns(segment)
     present = table.column_names if isinstance(table, pa.Table) else list(table.columns)

@@ -24,7 +24,7 @@ class CleanEcommerceCsv(FlowFileTransform):
             with the reason in the clean.error attribute. Either way chunk.id identifies the chunk by its
             fragment.index and content, so a replayed chunk is stored under the object keys it had."""
         tags = ["csv", "cleaning", "e-commerce", "pandas", "quarantine"]
-        dependencies = ["pandas==3.1.1", "pyarrow==26.0.1", "cryptography==48.0.0"]
+        dependencies = ["pandas==3.1.1", "pyarrow==26.0.1"]
 
     def __init__(self, **kwargs):
         super().__init__()

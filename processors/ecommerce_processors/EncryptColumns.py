@@ -28,7 +28,7 @@ class EncryptColumns(FlowFileTransform):
             cryptography's Fernet decrypts with the key. Keys are a comma-separated list, newest first: the first
             encrypts, so keys can be rotated while older data still decrypts."""
         tags = ["encryption", "fernet", "pii", "columns", "csv", "parquet"]
-        dependencies = ["pandas==3.1.1", "pyarrow==26.0.1", "cryptography==48.0.0"]
+        dependencies = ["pandas==3.1.1", "pyarrow==26.0.1"]
 
     FERNET_KEYS = fernet_properties.FERNET_KEYS
     SEGMENT = PropertyDescriptor(

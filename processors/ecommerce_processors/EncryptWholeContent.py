@@ -25,7 +25,7 @@ class EncryptWholeContent(FlowFileTransform):
             object metadata, so it must name a cause, never quote content); chunk.id is set from fragment.index
             and the plaintext when the FlowFile has none yet."""
         tags = ["encryption", "fernet", "quarantine", "pii"]
-        dependencies = ["pandas==3.1.1", "pyarrow==26.0.1", "cryptography==48.0.0"]
+        dependencies = ["pandas==3.1.1", "pyarrow==26.0.1"]
 
     FERNET_KEYS = fernet_properties.FERNET_KEYS
     REASON = PropertyDescriptor(

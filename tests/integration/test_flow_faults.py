@@ -16,7 +16,7 @@ import pytest
 
 from conftest import REPO, STACK, deploy_flow
 from ecommerce_pipeline.cleaning import read_raw_csv
-from ecommerce_pipeline.settings import env_file, load_settings
+from ecommerce_pipeline.settings import S3_ACCOUNTS, env_file, load_settings
 from ecommerce_pipeline.waiting import wait_until
 from lake import assert_lake_holds_exactly, delete_objects, keys_of
 from inbox import MessyExports, drop, lake_key, wait_for_rows, wait_until_taken
@@ -132,9 +132,8 @@ def test_no_plaintext_pii_stays_in_nifi_or_the_landing_bucket_after_a_file_is_pr
 
 def test_secrets_are_in_no_log_bulletin_flow_definition_or_tracked_file(deployed_flow):
     settings = load_settings(env_file(REPO))
-    secrets = [settings["MINIO_ROOT_PASSWORD"], settings["MINIO_FLOW_PASSWORD"], settings["MINIO_ANALYST_PASSWORD"],
-               settings["NIFI_PASSWORD"], settings["NIFI_SENSITIVE_PROPS_KEY"],
-               *settings["FERNET_KEYS"].split(",")]
+    secrets = [settings[secret_key] for _, secret_key in S3_ACCOUNTS.values()] + [
+        settings["NIFI_PASSWORD"], settings["NIFI_SENSITIVE_PROPS_KEY"], *settings["FERNET_KEYS"].split(",")]
     places = {str(p.relative_to(REPO)): readable(p) for p in nifi_files()}
     places["conf/flow.json.gz"] = readable(NIFI_STATE / "conf" / "flow.json.gz")
     places["deploy_flow.py status"] = deploy_flow("status").stdout.encode()

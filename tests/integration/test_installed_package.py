@@ -1,4 +1,5 @@
-"""The package as `pip install .` ships it, outside any checkout: `ecommerce-pipeline ingest` finds its routing SQL."""
+"""The package as `pip install .` ships it, outside any checkout: `ecommerce-pipeline ingest` finds its routing SQL
+and encrypts with the compiled Fernet that setup.py built."""
 
 import os
 import shutil
@@ -8,20 +9,16 @@ import uuid
 
 import pytest
 
-from conftest import REPO
 from ecommerce_pipeline.fernet_tokens import generate_key
 from ecommerce_pipeline.sample_data import write_sample_csv
+from nifi.provisioning.processors_nar import copy_package_source
 from lake import delete_objects, keys_of
 
 pytestmark = pytest.mark.integration
 
 
 def test_a_non_editable_install_ingests_with_the_segment_sql_it_ships(minio, tmp_path):
-    source = tmp_path / "source"  # what a clone's package build sees, without building inside the checkout
-    source.mkdir()
-    shutil.copy(REPO / "pyproject.toml", source / "pyproject.toml")
-    shutil.copytree(REPO / "processors" / "ecommerce_pipeline", source / "processors" / "ecommerce_pipeline",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    source = copy_package_source(tmp_path / "source")  # what a clone's package build sees, outside the checkout
     site = tmp_path / "site"
     installed = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
@@ -36,9 +33,9 @@ def test_a_non_editable_install_ingests_with_the_segment_sql_it_ships(minio, tmp
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(site), "FERNET_KEYS": generate_key(),
            "MINIO_ROOT_USER": minio.access_key, "MINIO_ROOT_PASSWORD": minio.secret_key,
            "S3_ENDPOINT_URL": minio.endpoint_url, "S3_BUCKET": minio.bucket}
-    where = subprocess.run([sys.executable, "-c", "import ecommerce_pipeline; print(ecommerce_pipeline.__file__)"],
+    where = subprocess.run([sys.executable, "-c", "from ecommerce_pipeline import _fernet; print(_fernet.__file__)"],
                            capture_output=True, text=True, env=env, cwd=work)
-    assert where.stdout.startswith(str(site)), where.stdout + where.stderr
+    assert where.stdout.startswith(str(site / "ecommerce_pipeline" / "_fernet.abi3.so")), where.stdout + where.stderr
     try:
         ingest = subprocess.run([sys.executable, "-m", "ecommerce_pipeline.cli", "ingest", str(export)],
                                 capture_output=True, text=True, env=env, cwd=work, timeout=300)

@@ -1,6 +1,6 @@
-"""Least privilege in the real MinIO: what the flow's and the analyst's users may do, and what they may not.
+"""Least privilege in the real MinIO: what the flow's, the analyst's and the maintainer's users may do, and what not.
 
-`nifi/stack up minio` (the `minio` fixture) creates both users from .env; root stays with the stack.
+`nifi/stack up minio` (the `minio` fixture) creates the three users from .env; root stays with the stack.
 """
 
 import uuid
@@ -36,7 +36,7 @@ def keys(minio):
     run = uuid.uuid4().hex
     names = {prefix: f"{prefix}/{DAY}/access-{run}.bin" for prefix in
              ("customer_info", "order_info", "payment_and_delivery_info", "_quarantine", "_ingested", "landing",
-              "elsewhere")}
+              "_maintenance", "elsewhere")}
     names["top"] = f"access-{run}.bin"
     yield names
     minio.client().delete_objects(Bucket=minio.bucket, Delete={"Objects": [{"Key": k} for k in names.values()]})
@@ -54,10 +54,10 @@ def other_bucket(minio):
     root.delete_bucket(Bucket=name)
 
 
-def test_the_flow_and_the_analyst_have_their_own_users_not_root(minio):
-    flow, analyst = account(minio, "flow"), account(minio, "analyst")
-    assert len({minio.access_key, flow.access_key, analyst.access_key}) == 3
-    assert minio.secret_key not in (flow.secret_key, analyst.secret_key)
+def test_the_flow_the_analyst_and_the_maintainer_have_their_own_users_not_root(minio):
+    users = [account(minio, name) for name in ("flow", "analyst", "maintainer")]
+    assert len({minio.access_key, *(user.access_key for user in users)}) == 4
+    assert minio.secret_key not in {user.secret_key for user in users}
 
 
 def test_the_flow_puts_under_the_segments_quarantine_and_ledger(minio, keys):
@@ -101,8 +101,8 @@ def test_the_flow_cannot_touch_another_bucket(minio, other_bucket):
     assert refused(flow.delete_bucket, Bucket=other_bucket) == "AccessDenied"
 
 
-def test_neither_user_administers_minio(minio):
-    for name in ("flow", "analyst"):
+def test_no_user_administers_minio(minio):
+    for name in ("flow", "analyst", "maintainer"):
         user = account(minio, name)
         admin = MinioAdmin(endpoint=minio.endpoint_url.split("://")[1],
                            credentials=StaticProvider(user.access_key, user.secret_key), secure=False)
@@ -124,3 +124,34 @@ def test_the_analyst_reads_the_lake_and_writes_nothing(minio, keys):
     assert refused(analyst.get_object, Bucket=minio.bucket, Key=keys["landing"]) == "AccessDenied"
     assert refused(analyst.list_objects_v2, Bucket=minio.bucket, Prefix="landing/") == "AccessDenied"
     assert refused(analyst.delete_bucket, Bucket=minio.bucket) == "AccessDenied"
+
+
+def test_the_maintainer_rewrites_and_deletes_rows_and_their_versions_and_keeps_records(minio, keys):
+    maintainer = account(minio, "maintainer").client()
+    for prefix in ("customer_info", "order_info", "payment_and_delivery_info", "_quarantine", "_maintenance"):
+        maintainer.put_object(Bucket=minio.bucket, Key=keys[prefix], Body=b"old")
+        maintainer.put_object(Bucket=minio.bucket, Key=keys[prefix], Body=b"new")
+        assert maintainer.get_object(Bucket=minio.bucket, Key=keys[prefix])["Body"].read() == b"new"
+    listed = maintainer.list_object_versions(Bucket=minio.bucket, Prefix=keys["order_info"])
+    versions = [v["VersionId"] for v in listed.get("Versions", [])]
+    assert versions, "the maintainer lists the versions under the segments"
+    for version in versions:
+        maintainer.delete_object(Bucket=minio.bucket, Key=keys["order_info"], VersionId=version)
+    assert refused(minio.client().head_object, Bucket=minio.bucket, Key=keys["order_info"]) == "404"
+    maintainer.get_bucket_versioning(Bucket=minio.bucket)
+
+
+def test_the_maintainer_cannot_touch_exports_the_ledger_elsewhere_or_the_bucket(minio, keys, other_bucket):
+    root = minio.client()
+    root.put_object(Bucket=minio.bucket, Key=keys["landing"], Body=b"plaintext export")
+    root.put_object(Bucket=minio.bucket, Key=keys["_ingested"], Body=b"{}")
+    maintainer = account(minio, "maintainer").client()
+    assert refused(maintainer.get_object, Bucket=minio.bucket, Key=keys["landing"]) == "AccessDenied"
+    assert refused(maintainer.list_objects_v2, Bucket=minio.bucket, Prefix="landing/") == "AccessDenied"
+    assert refused(maintainer.delete_object, Bucket=minio.bucket, Key=keys["_ingested"]) == "AccessDenied"
+    assert refused(maintainer.put_object, Bucket=minio.bucket, Key=keys["_ingested"], Body=b"x") == "AccessDenied"
+    for outside in (keys["elsewhere"], keys["top"]):
+        assert refused(maintainer.put_object, Bucket=minio.bucket, Key=outside, Body=b"x") == "AccessDenied"
+    assert refused(maintainer.delete_bucket, Bucket=minio.bucket) == "AccessDenied"
+    assert refused(maintainer.get_object, Bucket=other_bucket, Key="data.bin") == "AccessDenied"
+    assert root.get_object(Bucket=minio.bucket, Key=keys["landing"])["Body"].read() == b"plaintext export"

@@ -25,8 +25,8 @@ def test_up_writes_a_private_env_with_random_secrets_and_a_fernet_key(stack):
     settings = load_settings(stack.env_file)
     assert oct(stack.env_file.stat().st_mode & 0o777) == "0o600"
     Fernet(settings["FERNET_KEYS"])
-    assert "change-me" not in settings["MINIO_ROOT_PASSWORD"] and len(settings["MINIO_ROOT_PASSWORD"]) >= 24
-    assert settings["NIFI_PASSWORD"] != settings["MINIO_ROOT_PASSWORD"]
+    assert "change-me" not in settings["S3_ADMIN_SECRET_KEY"] and len(settings["S3_ADMIN_SECRET_KEY"]) >= 24
+    assert settings["NIFI_PASSWORD"] != settings["S3_ADMIN_SECRET_KEY"]
 
 
 def test_up_is_idempotent_status_reports_and_down_stops(stack):

@@ -80,3 +80,11 @@ def test_median_resources_take_medians_and_the_largest_peak():
     assert merged["peak_rss_max_bytes"] == 3 * 2**30
     assert merged["core_busy_percent"] == {"cpu0": 90.0, "cpu1": 60.0}
     assert merged["detected_seconds"] == 13.0 and merged["first_object_seconds"] is None
+
+
+def test_encryption_rates_of_each_approach_and_the_compiled_one_against_per_value():
+    encryption = {key: {"runs": [{"values": 8_000}], "median": summary(seconds)}
+                  for key, seconds in (("d1", 2.0), ("d3", 0.1), ("d4", 0.05))}
+    text = render({"sizes": {"1000": {"input_bytes": 2_000_000, "failures": {}, "approaches": encryption}}}, ENVIRONMENT)
+    assert "| 1,000 | 8,000 | 4,000 | — | 80,000 | 160,000 | — | 20.0× |" in text
+    assert "| 1,000 | — | — | — | — | 20.0× | — | — | — | — |" in text  # d3/d1 among the speed ratios

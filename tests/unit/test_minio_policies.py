@@ -1,9 +1,11 @@
-"""The policies nifi/stack gives the flow's and the analyst's MinIO users (least privilege)."""
+"""The policies nifi/stack gives the flow's, the analyst's and the maintainer's MinIO users (least privilege)."""
 
 import json
 
 from nifi.provisioning.paths import REPO
-from nifi.provisioning.minio_access import LANDING_PREFIX, LEDGER_PREFIX, analyst_policy, flow_policy, lake_prefixes
+from nifi.provisioning.minio_access import (
+    LANDING_PREFIX, LEDGER_PREFIX, MAINTENANCE_PREFIX, analyst_policy, flow_policy, lake_prefixes, maintainer_policy,
+)
 
 BUCKET = "lake"
 
@@ -30,6 +32,19 @@ def test_the_analyst_reads_and_lists_the_lake_but_not_the_plaintext_exports():
     assert {action for action, _, _ in granted} == {"s3:GetObject", "s3:ListBucket"}
     assert not any(LANDING_PREFIX in resource or LANDING_PREFIX in str(prefixes) for _, resource, prefixes in granted)
     assert ("s3:GetObject", "arn:aws:s3:::lake/order_info/*", ()) in granted
+
+
+def test_the_maintainer_rewrites_segments_and_quarantine_with_their_versions_and_nothing_else():
+    granted = grants(maintainer_policy(BUCKET))
+    rewritable = set(lake_prefixes()) | {MAINTENANCE_PREFIX}
+    object_actions = {"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"}
+    assert {(a, r) for a, r, _ in granted if r.endswith("*")} == {
+        (action, f"arn:aws:s3:::lake/{prefix}*") for action in object_actions for prefix in rewritable}
+    listing = {(a, prefixes) for a, r, prefixes in granted if r == "arn:aws:s3:::lake" and prefixes}
+    assert listing == {(a, tuple(f"{p}*" for p in lake_prefixes() + [MAINTENANCE_PREFIX]))
+                       for a in ("s3:ListBucket", "s3:ListBucketVersions")}
+    assert ("s3:GetBucketVersioning", "arn:aws:s3:::lake", ()) in granted
+    assert not any(LANDING_PREFIX in resource or LEDGER_PREFIX in resource for _, resource, _ in granted)
 
 
 def test_the_landing_prefix_is_the_flow_s():
