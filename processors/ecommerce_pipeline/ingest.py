@@ -3,7 +3,7 @@
 The same steps as the NiFi flow, on the same core: chunks of whole records (SplitRecord),
 cleaning (CleanEcommerceCsv), the routing SQL (QueryRecord), the segments' column types,
 the encryption policy and snappy Parquet (EncryptColumns), whole rejected chunks as one
-Fernet token (EncryptWholeContent) and the output contract's object keys (UploadToS3).
+Fernet token (EncryptWholeContent) and the output contract's object keys (the flow's uploads).
 Every input row ends in a segment or in quarantine, and both are encrypted.
 
 Chunks are independent, so a file of several chunks is spread over worker processes (one

@@ -14,7 +14,7 @@ class CleanEcommerceCsv(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.2.0"
+        version = "0.3.0"
         description = """Cleans a chunk of an e-commerce CSV export (the 17-column shop export): drops the duplicate
             address columns, renames columns to snake_case, standardises phone numbers, parses day-first dates and
             amounts, normalises statuses. Rows that cannot be cleaned are kept, as they came in, with a reason in

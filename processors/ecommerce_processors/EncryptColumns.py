@@ -19,7 +19,7 @@ class EncryptColumns(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.2.0"
+        version = "0.3.0"
         description = """Encrypts the columns that the encryption policy names for a segment with Fernet, a whole
             column at a time. Records may be CSV (every value read as text) or Parquet. With Output Format Parquet
             they leave as one snappy Parquet file with the segment's column types (order_date a date,

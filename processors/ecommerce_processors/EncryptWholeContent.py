@@ -16,7 +16,7 @@ class EncryptWholeContent(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.2.0"
+        version = "0.3.0"
         description = """Encrypts the whole content of a FlowFile as one Fernet token, for content that could not
             be read as records (a file SplitRecord cannot parse, a chunk CleanEcommerceCsv rejects whole, records
             whose encryption failed): quarantine stores it encrypted like everything else. The token is a standard

@@ -13,7 +13,7 @@ class SignS3Upload(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.2.0"
+        version = "0.3.0"
         description = """Signs an S3 PUT of the FlowFile's content (AWS Signature Version 4, path-style, as MinIO
             expects) without reading the content: it signs the SHA-256 that CryptographicHashContent put in an
             attribute, so the bytes stay in NiFi and InvokeHTTP sends them. Sets s3.url (the object's URL) and, as
