@@ -175,7 +175,7 @@ def render_flow(results: dict, sizes: list[int], flow_keys: list[str]) -> list[s
            "from /proc/stat over the run (whole machine); CPU s of the NiFi JVM, NiFi's Python processes and MinIO; "
            "rows stored = order_info + quarantine rows in the lake over input rows. Busy = user + system (+ nice, irq), "
            "steal = time the hypervisor ran something else on the virtual CPU (runs without a steal figure counted it as busy).", "",
-           "| approach | rows | Chunk Rows | each run, s | median s | rows/s | taken by GetFile, s | first object, s | "
+           "| approach | rows | Chunk Rows | each run, s | median s | rows/s | taken from the inbox, s | first object, s | "
            "peak RSS MiB (median, max) | RSS at drop MiB | core busy % | CPU s JVM / Python / MinIO | rows stored | objects | "
            "seen by the harness, s |",
            "|---|---:|---:|---|---:|---:|---:|---:|---|---:|---|---|---:|---:|---:|"]
