@@ -8,10 +8,7 @@ from ecommerce_pipeline.landing import (
     committed, landing_objects, next_to_take, still_listed, take_record,
 )
 from ecommerce_processors import s3_properties
-from ecommerce_processors.py4j_sockets import send_without_delay
 
-
-send_without_delay()
 
 class GetLandingBucketObject(FlowFileSource):
     class Java:
