@@ -3,7 +3,7 @@
 The same steps as the NiFi flow, on the same core: chunks of whole records (SplitRecord),
 cleaning (CleanEcommerceCsv), the routing SQL (QueryRecord), the segments' column types,
 the encryption policy and snappy Parquet (EncryptColumns), whole rejected chunks as one
-Fernet token (EncryptWholeContent) and the output contract's object keys (UploadToS3).
+Fernet token (EncryptWholeContent) and the output contract's object keys (the flow's uploads).
 Every input row ends in a segment or in quarantine, and both are encrypted.
 
 Chunks are independent, so a file of several chunks is spread over worker processes (one
@@ -29,10 +29,8 @@ from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 
-import pyarrow as pa
-
 from .chunking import iter_record_chunks
-from .cleaning import InvalidCsv, clean_frame, read_raw_csv, routable_frame
+from .cleaning import InvalidCsv, clean_table, read_raw_table, routable_table
 from .content_encryption import encrypt_whole_content, segment_parquet
 from .fernet_tokens import parse_keys
 from .ledger import Claim, IngestRecord, claim, content_sha256, ledger_key, now_iso, record_duplicate
@@ -84,7 +82,7 @@ class ChunkIngester:
         report = ChunkReport()
         unique_id = chunk_id(position, chunk)
         try:
-            raw = read_raw_csv(chunk)
+            raw = read_raw_table(chunk)
         except InvalidCsv as error:
             report.rejected_reason = str(error)
             self._put(
@@ -94,10 +92,9 @@ class ChunkIngester:
                 reason=report.rejected_reason,
             )
             return report
-        result = clean_frame(raw)
-        report.rows_in, report.rows_clean, report.rows_quarantined = len(raw), len(result.clean), len(result.quarantine)
-        routable = pa.Table.from_pandas(routable_frame(result), preserve_index=False)
-        for route, table in split_segments(routable).items():
+        result = clean_table(raw)
+        report.rows_in, report.rows_clean, report.rows_quarantined = raw.num_rows, result.clean.num_rows, result.quarantine.num_rows
+        for route, table in split_segments(routable_table(result)).items():
             if table.num_rows:
                 prefix = QUARANTINE_PREFIX if route == QUARANTINE else route
                 body = segment_parquet(table, route, self.keyring)

@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,9 +59,20 @@ class AlreadyWaiting(CommandFailed):
     """A file of that name still waits in the inbox: a drop never replaces one the flow has not taken yet."""
 
 
+# A drop is complete the moment it appears, so its copy is dated this far back: past any Minimum File Age,
+# the flow lists it at its next poll instead of waiting for the age that protects files still being written.
+COMPLETE_FILE_AGE_SECONDS = 24 * 3600
+
+
 def drop_into_inbox(source: Path, inbox: Path) -> Path:
-    """Copies `source` into `inbox` under its own name, appearing there whole (hidden copy, then a hard link
-    to the name, which fails rather than replace a file of that name still waiting for the flow)."""
+    """Copies `source` into `inbox` under its own name, appearing there whole and ready to be taken.
+
+    The copy is written under a hidden name (the listing ignores hidden files), dated
+    COMPLETE_FILE_AGE_SECONDS back and then hard-linked to its name, which fails rather than
+    replace a file of that name still waiting for the flow. A file that appears whole need not
+    wait for the minimum file age, which only files written in place (a plain `cp`, an exporter
+    writing slowly) need.
+    """
     inbox.mkdir(parents=True, exist_ok=True)
     target = inbox / source.name
     if target.exists():
@@ -70,6 +82,8 @@ def drop_into_inbox(source: Path, inbox: Path) -> Path:
     os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         shutil.copyfile(source, partial)
+        complete = time.time() - COMPLETE_FILE_AGE_SECONDS
+        os.utime(partial, (complete, complete))
         _publish_without_replacing(partial, target)
     finally:
         partial.unlink(missing_ok=True)

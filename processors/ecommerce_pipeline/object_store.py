@@ -1,4 +1,4 @@
-"""Puts to an S3-compatible store (MinIO), shared by the command-line tools and the NiFi UploadToS3.
+"""Puts to an S3-compatible store (MinIO), for the command-line tools and the processors that talk to S3 themselves.
 
 Needs only boto3, so a NiFi processor that declares nothing else can import it.
 """

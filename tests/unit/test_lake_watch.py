@@ -2,11 +2,14 @@
 
 import datetime as dt
 import io
+import time
 
 from ecommerce_pipeline.chunking import count_records
 import pytest
 
-from ecommerce_pipeline.lake_watch import AlreadyWaiting, LandedObject, Outcome, drop_into_inbox, outcome, stem_prefixes
+from ecommerce_pipeline.lake_watch import (
+    COMPLETE_FILE_AGE_SECONDS, AlreadyWaiting, LandedObject, Outcome, drop_into_inbox, outcome, stem_prefixes,
+)
 
 
 def landed(prefix, rows, suffix=".parquet"):
@@ -109,3 +112,11 @@ def test_the_dropped_file_is_readable_as_any_new_file_is_not_owner_only(tmp_path
     finally:
         os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_a_drop_is_dated_past_any_minimum_file_age_so_the_listing_takes_it_at_once(tmp_path):
+    source = tmp_path / "orders.csv"
+    source.write_bytes(b"a,b\n1,2\n")
+    target = drop_into_inbox(source, tmp_path / "inbox")
+    assert time.time() - target.stat().st_mtime >= COMPLETE_FILE_AGE_SECONDS - 1
+    assert source.stat().st_mtime > target.stat().st_mtime, "the source keeps its own date"
