@@ -237,8 +237,11 @@ def scratch_group(deployed_flow):
 def property_errors(processor) -> list[str]:
     """The processor's validation errors about its properties, once NiFi has loaded its Python runtime."""
     def loaded():
-        errors = nipyapi.canvas.get_processor(processor.id, "id").component.validation_errors or []
-        return None if any("Initializing runtime environment" in error for error in errors) else (errors,)
+        component = nipyapi.canvas.get_processor(processor.id, "id").component
+        errors = component.validation_errors or []
+        if component.validation_status == "VALIDATING" or any("Initializing runtime environment" in e for e in errors):
+            return None
+        return (errors,)
 
     # A tuple, as no errors at all is an answer too.
     (errors,) = wait_until(loaded, f"NiFi to load {processor.component.name}'s Python runtime", 120)
