@@ -22,6 +22,7 @@ from .parquet_io import StorageError, is_s3_uri, read_parquet, split_s3_uri, wri
 from .object_keys import QUARANTINE_PREFIX
 from .policy import EncryptionPolicy, load_policy
 from .settings import ENV_FILE_VARIABLE, MissingSetting, S3Settings, load_settings, require
+from .store_capabilities import UntrustedStore
 from .table_encryption import decrypt_table, rotate_table
 
 PROGRAM = "ecommerce-pipeline"
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.run(args)
-    except (MissingSetting, ValueError, OSError, StorageError, TimeoutError) as error:
+    except (MissingSetting, ValueError, OSError, StorageError, TimeoutError, UntrustedStore) as error:
         print(f"{PROGRAM}: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     return 0
