@@ -5,6 +5,9 @@ One definition for every store: MinIO attaches them to its users through its adm
 and on AWS S3 they are the users' identity policies. The admin identity stays with the stack.
 """
 
+import json
+import sys
+
 from ecommerce_pipeline.object_keys import QUARANTINE_PREFIX
 from ecommerce_pipeline.segment_routes import QUARANTINE, segment_queries
 
@@ -77,3 +80,20 @@ def _listing(bucket: str, prefixes: list[str], versions: bool = False) -> dict:
     actions = ["s3:ListBucket", "s3:ListBucketVersions"] if versions else ["s3:ListBucket"]
     return {**_allow(actions, [f"arn:aws:s3:::{bucket}"]),
             "Condition": {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}}
+
+
+def main(argv: list[str]) -> int:
+    """`python3 -m nifi.provisioning.access_policies [BUCKET]`: the three policies as JSON, to give your own store's
+    identities (default bucket: S3_BUCKET from the environment or .env)."""
+    from ecommerce_pipeline.settings import env_file, load_settings, s3_bucket
+
+    from .paths import REPO
+
+    bucket = argv[0] if argv else s3_bucket(load_settings(env_file(REPO)))
+    print(json.dumps({f"{account} ({name})": document for account, (name, document) in account_policies(bucket).items()},
+                     indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -9,6 +9,12 @@ their gRPC twins on those plus 10000, the S3 gateway's gRPC on SEAWEEDFS_PORT + 
 `weed server` turns on by default and the stack does not use is off: telemetry, the Iceberg and
 Lance endpoints, the embedded IAM API. Data, metadata and the identities file live in
 .stack/seaweedfs/, owner-only; its logs go to the stack's log (not to files in /tmp).
+
+Only the S3 port takes requests from others, each signed by an identity. The master, volume
+server and filer would otherwise answer anyone on this machine over HTTP and gRPC (the filer
+lists, reads and writes every object without asking who): their ports speak mutual TLS with a
+CA and certificate of this stack's own (.stack/seaweedfs/tls/, owner-only), set in the
+security.toml `weed` reads from its working directory.
 """
 
 import os
@@ -16,6 +22,11 @@ import signal
 import stat
 from pathlib import Path
 
+from botocore.exceptions import ClientError
+
+from ecommerce_pipeline.settings import S3Settings
+
+from .access_policies import LANDING_PREFIX
 from .go_build import go_progress, require_go
 from .layout import SeaweedfsServer, seaweedfs_server
 from .paths import CACHE
@@ -23,6 +34,7 @@ from .processes import (
     StackError, http_ok, log_file, not_running, run_step, running_pid, say, spawn, tail, wait_until,
 )
 from .seaweedfs_access import write_identities
+from .tls import ensure_mutual_tls
 
 SEAWEEDFS_MODULE = "github.com/seaweedfs/seaweedfs"
 # The Go module proxy serves SeaweedFS as pseudo-versions only; this is its @latest of 2026-11-09.
@@ -34,6 +46,7 @@ REPLACES = ("github.com/tyler-smith/go-bip39 => github.com/cosmos/go-bip39 v1.0.
 # first write grows 7 volumes at once (30 GiB each by default would need 210 GiB free).
 VOLUME_SIZE_MB = 1024
 START_TIMEOUT_SECONDS = 120
+RELOAD_SECONDS = 30
 # `weed server` stops its filer and master in order on SIGTERM; measured 11-26 s.
 STOP_GRACE_SECONDS = 60
 
@@ -70,6 +83,7 @@ def seaweedfs_up(env: dict[str, str]) -> str:
         directory.mkdir(parents=True, exist_ok=True)
         directory.chmod(0o700)  # the bucket's objects, plaintext exports under landing/ among them
     changed = write_identities(env, server.identities)
+    write_security(server)
     to_start = not_running([server], lambda s: f":{s.s3_port} (S3), :{s.master_port} (master)")
     if to_start:
         binary = seaweedfs_binary()
@@ -78,11 +92,37 @@ def seaweedfs_up(env: dict[str, str]) -> str:
             f":{server.volume_port}, filer :{server.filer_port} (gRPC on each + 10000)")
         spawn(server.service, [str(binary), "-logtostderr=true", "server", *server_arguments(server)], {},
               cwd=server.state)
-    elif changed:
-        os.kill(running_pid(server.service), signal.SIGHUP)  # the gateway re-reads -s3.config on SIGHUP
-        say("seaweedfs: identities changed in .env: the S3 gateway re-read them")
     wait_until(server.service, lambda: http_ok(health_url(server)), START_TIMEOUT_SECONDS, progress_every=15)
+    if changed and not to_start:
+        os.kill(running_pid(server.service), signal.SIGHUP)  # the gateway re-reads -s3.config on SIGHUP
+        wait_until(server.service, lambda: _flow_signs_in(env, server), RELOAD_SECONDS)
+        say("seaweedfs: the identities in .env changed: the S3 gateway re-read them")
     return server.endpoint_url
+
+
+def _flow_signs_in(env: dict[str, str], server: SeaweedfsServer) -> bool:
+    """The flow's identity, as .env has it now, is accepted (it may list landing/)."""
+    flow = S3Settings.from_settings({**env, "S3_ENDPOINT_URL": server.endpoint_url}, "flow")
+    try:
+        flow.client().list_objects_v2(Bucket=flow.bucket, Prefix=LANDING_PREFIX, MaxKeys=1)
+    except ClientError as error:
+        return error.response.get("Error", {}).get("Code") == "NoSuchBucket"  # signed in; the bucket comes next
+    return True
+
+
+def write_security(server: SeaweedfsServer) -> None:
+    """security.toml in the server's working directory: mutual TLS on every gRPC and internal HTTP port."""
+    tls = ensure_mutual_tls(server.state / "tls", "localhost")
+    pair = f'cert = "{tls.cert}"\nkey = "{tls.key}"\n'
+    sections = [f'[grpc]\nca = "{tls.ca_cert}"\n']
+    sections += [f"[grpc.{part}]\n{pair}" for part in ("master", "volume", "filer", "s3", "client")]
+    sections += [f'[https.client]\nenabled = true\n{pair}ca = "{tls.ca_cert}"\n']
+    sections += [f'[https.{part}]\n{pair}ca = "{tls.ca_cert}"\n' for part in ("master", "volume", "filer")]
+    text = "# Written by nifi/stack on every start (nifi/provisioning/seaweedfs.py): edits are lost.\n\n" + \
+        "\n".join(sections)
+    security = server.state / "security.toml"
+    security.touch(mode=0o600)
+    security.write_text(text)
 
 
 def server_arguments(server: SeaweedfsServer) -> list[str]:

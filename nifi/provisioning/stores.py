@@ -33,6 +33,7 @@ class ObjectStore:
     """One kind of S3 store the stack can run on this machine."""
 
     name: str
+    title: str  # as people write it: MinIO, SeaweedFS
     data: str  # where it keeps the bucket, for messages
     # pid-file names of its processes, in the order `down` stops them (glob patterns)
     process_patterns: tuple[str, ...]
@@ -70,9 +71,9 @@ def _seaweedfs_after_stop(env: dict[str, str]) -> None:
 
 
 STORES = {
-    "minio": ObjectStore("minio", ".stack/minio-data/", ("minio", "minio-*"), minio_up, minio_status,
+    "minio": ObjectStore("minio", "MinIO", ".stack/minio-data/", ("minio", "minio-*"), minio_up, minio_status,
                          minio_logs),
-    "seaweedfs": ObjectStore("seaweedfs", ".stack/seaweedfs/", ("seaweedfs",),
+    "seaweedfs": ObjectStore("seaweedfs", "SeaweedFS", ".stack/seaweedfs/", ("seaweedfs",),
                              lambda env, servers: seaweedfs_up(env),
                              lambda env, servers: seaweedfs_status(env),
                              lambda env, servers, lines: seaweedfs_logs(env, lines),
@@ -86,3 +87,8 @@ def choose_store(named: str | None, env: dict[str, str], remembered: str | None)
     if name not in STORES:
         raise StackError(f"{STORE_VARIABLE}={name!r} is not a store the stack runs (choose from {', '.join(STORES)})")
     return STORES[name]
+
+
+def running_store() -> ObjectStore:
+    """The store of this stack that runs (one at a time), else the default."""
+    return next((store for store in STORES.values() if store.running()), STORES[DEFAULT_STORE])

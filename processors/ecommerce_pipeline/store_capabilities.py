@@ -38,8 +38,8 @@ class Capabilities:
             raise UntrustedStore(
                 f"the S3 store at {location} {self.behaviour}: it does not honour conditional puts "
                 "(If-None-Match: *), so the ingest ledger cannot make sure each file is stored once "
-                "(a re-sent export would be stored twice). Nothing was ingested. Use a store that honours "
-                "conditional writes (MinIO, SeaweedFS, AWS S3; see README.md, 'S3 stores')")
+                "(a re-sent export would be stored twice); refused before anything was ingested. Use a store "
+                "that honours conditional writes (MinIO, SeaweedFS, AWS S3; README.md, 'S3 stores')")
 
 
 def probe(client, bucket: str) -> Capabilities:

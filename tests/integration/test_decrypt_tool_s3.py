@@ -15,7 +15,7 @@ from ecommerce_pipeline.parquet_io import StorageError
 from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.stores]
 
 
 @pytest.fixture
