@@ -19,17 +19,17 @@ import pytest
 
 from ecommerce_pipeline.ledger import ledger_keys
 from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
+from nifi.provisioning.stores import STORES
 
 REPO = Path(__file__).resolve().parents[1]
 STACK = REPO / "nifi" / "stack"
 
 
-STORES = ("minio", "seaweedfs")
 STORE_MARKERS = ("stores", "seaweedfs")
 
 
 def pytest_addoption(parser):
-    parser.addoption("--store", choices=STORES, default="minio",
+    parser.addoption("--store", choices=tuple(STORES), default="minio",
                      help="the S3 store nifi/stack runs for the integration tests (default: minio); "
                           "with seaweedfs select -m 'stores or seaweedfs'")
 
@@ -80,7 +80,11 @@ def store_name(request) -> str:
 @pytest.fixture(scope="session")
 def minio(store_name) -> S3Settings:
     """The stack's S3 store from `nifi/stack up <store>` (started, or reused when running), with its bucket,
-    as its admin identity. Named after MinIO, the default store; with --store it is that store."""
+    as its admin identity. Named after MinIO, the default store; with --store it is that store. The stack's
+    other store is stopped first if it runs (both serve the same port)."""
+    for other in STORES:
+        if other != store_name and STORES[other].running():
+            subprocess.run([sys.executable, str(STACK), "down", other], capture_output=True, text=True, cwd=REPO)
     result = subprocess.run(
         [sys.executable, str(STACK), "up", store_name], capture_output=True, text=True, cwd=REPO
     )

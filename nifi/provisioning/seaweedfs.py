@@ -47,8 +47,6 @@ REPLACES = ("github.com/tyler-smith/go-bip39 => github.com/cosmos/go-bip39 v1.0.
 VOLUME_SIZE_MB = 1024
 START_TIMEOUT_SECONDS = 120
 RELOAD_SECONDS = 30
-# `weed server` stops its filer and master in order on SIGTERM; measured 11-26 s.
-STOP_GRACE_SECONDS = 60
 
 
 def seaweedfs_binary() -> Path:
@@ -130,7 +128,10 @@ def server_arguments(server: SeaweedfsServer) -> list[str]:
         f"-dir={server.volumes}", f"-master.dir={server.metadata}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-master.port={server.master_port}", f"-master.port.grpc={server.grpc(server.master_port)}",
         "-master.telemetry=false", f"-master.volumeSizeLimitMB={VOLUME_SIZE_MB}", "-master.defaultReplication=000",
+        # one master: on a restart it waits one election timeout (10 s by default) before it leads again
+        "-master.electionTimeout=1s",
         f"-volume.port={server.volume_port}", f"-volume.port.grpc={server.grpc(server.volume_port)}", "-volume.max=0",
+        "-volume.preStopSeconds=1",  # a cluster's grace for clients to learn of the stop: 10 s by default
         "-filer", f"-filer.port={server.filer_port}", f"-filer.port.grpc={server.grpc(server.filer_port)}",
         f"-filer.localSocket={server.state / 'filer.sock'}",
         "-s3", f"-s3.port={server.s3_port}", f"-s3.port.grpc={server.s3_grpc_port}", "-s3.port.iceberg=0",

@@ -102,7 +102,7 @@ class S3Settings:
         )
 
     def client(self):
-        """A boto3 S3 client with path-style addressing, as MinIO expects."""
+        """A boto3 S3 client for the store (object_store.s3_client: path-style but on AWS, checksums when required)."""
         from .object_store import s3_client
 
         return s3_client(self.endpoint_url, self.access_key, self.secret_key)
