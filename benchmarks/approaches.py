@@ -3,7 +3,8 @@
   a  the original demo: one `python` per encrypted column, chained, then pandas -> Parquet
   b  `ecommerce_pipeline.ingest.ingest_file` into the real MinIO (a fresh bucket per run)
   c  DuckDB CSV -> Parquet, no cleaning, no encryption: the conversion ceiling
-  d  per-value `Fernet.encrypt` against `BatchEncryptor.encrypt` on the policy's 8 columns
+  d  the policy's 8 columns encrypted: per-value `Fernet.encrypt` (d1), the old numpy batch (d2),
+     the compiled batch Fernet (d3); and d3's tokens decrypted by it (d4)
 
 b, c and d run approach_worker in a process of its own, which times its own section and
 writes the result as JSON.
@@ -33,7 +34,9 @@ APPROACHES = {
     "b2": "ingest_file → MinIO, 2 worker processes",
     "c": "DuckDB CSV → Parquet",
     "d1": "Fernet.encrypt per value",
-    "d2": "BatchEncryptor per column",
+    "d2": "numpy batch encryptor per column (before the compiled Fernet)",
+    "d3": "compiled batch Fernet per column",
+    "d4": "compiled batch Fernet decryption per column",
     "e": "NiFi flow: drop → last object in MinIO",
 }
 ORDER_ID_COLUMN = "Order ID"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from ecommerce_pipeline.lake_watch import LakeWatch, drop_into_inbox, wait_until_landed
+from ecommerce_pipeline.lake_watch import LakeWatch, drop_into_inbox, drop_time, wait_until_landed
 from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings
 from nifi.provisioning.env_file import read_env
@@ -72,8 +72,9 @@ def main() -> int:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         started = time.monotonic()
-        _, landed = wait_until_landed(LakeWatch(s3), source, args.rows, args.timeout,
-                                      on_start=lambda: drop_into_inbox(source, REPO / "data" / "inbox"))
+        dropped_at = drop_time()
+        drop_into_inbox(source, REPO / "data" / "inbox")
+        _, landed = wait_until_landed(LakeWatch(s3), source, args.rows, dropped_at, args.timeout, progress=print)
         seconds = time.monotonic() - started
         done.set()
         client = s3.client()

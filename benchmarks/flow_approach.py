@@ -22,7 +22,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from cryptography.fernet import Fernet
 
-from ecommerce_pipeline.lake_watch import LakeWatch, drop_into_inbox, records_in, wait_until_landed
+from ecommerce_pipeline.lake_watch import LakeWatch, drop_into_inbox, drop_time, records_in, wait_until_landed
 from ecommerce_pipeline.policy import load_policy
 from nifi.provisioning.stores import DEFAULT_STORE, STORES
 
@@ -59,8 +59,10 @@ def run_flow(flow: FlowUnderTest, path: Path, records: int, profile: bool = Fals
     try:
         with ResourceSampler(flow.nifi_pgid, flow.store_pgid) as sampler:
             try:
-                _, objects = wait_until_landed(lake, source, records, timeout, progress=lambda line: say(line),
-                                               on_start=drop)
+                dropped_at = drop_time()
+                drop()
+                _, objects = wait_until_landed(lake, source, records, dropped_at, timeout,
+                                               progress=lambda line: say(line))
             except TimeoutError as error:
                 failure = str(error)
             detected = time.monotonic()

@@ -30,7 +30,8 @@ class Measured:
     stderr: str
 
 
-def measure(argv: list[str], stdin: Path | None = None, stdout: Path | None = None) -> Measured:
+def measure(argv: list[str], stdin: Path | None = None, stdout: Path | None = None,
+            env: dict[str, str] | None = None) -> Measured:
     """Run one process; wall time and its own peak RSS.
 
     The RSS comes from /usr/bin/time, not from our own wait4: Linux starts a child's
@@ -44,7 +45,8 @@ def measure(argv: list[str], stdin: Path | None = None, stdout: Path | None = No
         open(stdout or os.devnull, "wb") as fout,
     ):
         start = time.perf_counter()
-        code = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *argv], stdin=fin, stdout=fout, stderr=err, cwd=REPO).returncode
+        code = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *argv], stdin=fin, stdout=fout, stderr=err, cwd=REPO,
+                              env=env).returncode
         seconds = time.perf_counter() - start
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")

@@ -136,7 +136,9 @@ def main() -> None:
                 "b2": lambda: run_ingest(path, workers=2),
                 "c": lambda: run_worker("duckdb", path),
                 "d1": lambda: run_worker("encrypt-per-value", path),
-                "d2": lambda: run_worker("encrypt-batch", path),
+                "d2": lambda: run_worker("encrypt-numpy", path),
+                "d3": lambda: run_worker("encrypt-compiled", path),
+                "d4": lambda: run_worker("decrypt-compiled", path),
             }
             entry = results["sizes"].setdefault(str(size), {"input_bytes": path.stat().st_size, "approaches": {}, "failures": {}})
             for key, run in plan.items():

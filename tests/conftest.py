@@ -175,16 +175,15 @@ def s3_prefix(minio: S3Settings):
         client.delete_objects(Bucket=minio.bucket, Delete={"Objects": [{"Key": o["Key"]} for o in listed]})
 
 
-@pytest.fixture
-def private_stack(tmp_path):
-    """nifi/stack with its own state, .env and free ports, beside the suite's; stopped after.
+def make_private_stack(directory: Path):
+    """nifi/stack with its own state, .env and free ports under `directory`, beside the suite's.
 
-    Call it with the stack's arguments; `.env`, `.env_file` and `.s3()` describe it.
+    Call it with the stack's arguments; `.env`, `.env_file` and `.s3(account)` describe it.
     """
     env = {
         **os.environ,
-        "ECOMMERCE_PIPELINE_STATE": str(tmp_path / "state"),
-        "ECOMMERCE_PIPELINE_ENV_FILE": str(tmp_path / ".env"),
+        "ECOMMERCE_PIPELINE_STATE": str(directory / "state"),
+        "ECOMMERCE_PIPELINE_ENV_FILE": str(directory / ".env"),
         "MINIO_API_PORT": str(free_port()),
         "MINIO_CONSOLE_PORT": str(free_port()),
         "SEAWEEDFS_PORT": str(free_port_block(4, plus=10000)),
@@ -193,10 +192,41 @@ def private_stack(tmp_path):
     def run(*args):
         return subprocess.run([sys.executable, str(STACK), *args], capture_output=True, text=True, env=env)
 
-    def s3() -> S3Settings:
+    def s3(account: str = "admin") -> S3Settings:
         settings = {**load_settings(run.env_file), **env}
-        return S3Settings.from_settings({**settings, "S3_ENDPOINT_URL": f"http://127.0.0.1:{env['MINIO_API_PORT']}"})
+        return S3Settings.from_settings({**settings, "S3_ENDPOINT_URL": f"http://127.0.0.1:{env['MINIO_API_PORT']}"},
+                                        account)
 
-    run.env, run.env_file, run.s3 = env, tmp_path / ".env", s3
+    run.env, run.env_file, run.s3 = env, directory / ".env", s3
+    return run
+
+
+@pytest.fixture
+def private_stack(tmp_path):
+    """A private stack (make_private_stack) for one test; stopped after."""
+    run = make_private_stack(tmp_path)
     yield run
+    run("down")
+
+
+@pytest.fixture(scope="module")
+def private_minio(tmp_path_factory):
+    """A private stack's MinIO (own bucket, identities and Fernet key) shared by one module's tests; stopped after."""
+    run = make_private_stack(tmp_path_factory.mktemp("private-minio"))
+    started = run("up", "minio")
+    if started.returncode != 0:
+        pytest.fail(f"nifi/stack up minio failed:\n{started.stdout}\n{started.stderr}")
+    yield run
+    run("down")
+
+
+@pytest.fixture(scope="module", params=["unversioned", "versioned"])
+def private_minio_by_versioning(request, tmp_path_factory):
+    """(versioning, a private stack's MinIO): a module's tests run once on a bucket that keeps no versions,
+    once on one that does (the tests turn versioning on); each MinIO stopped after."""
+    run = make_private_stack(tmp_path_factory.mktemp(f"minio-{request.param}"))
+    started = run("up", "minio")
+    if started.returncode != 0:
+        pytest.fail(f"nifi/stack up minio failed:\n{started.stdout}\n{started.stderr}")
+    yield request.param, run
     run("down")

@@ -9,11 +9,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecommerce_pipeline.fernet_tokens import key_list_problem
+from ecommerce_pipeline.fernet_tokens import InvalidKeyList, key_list_problem
 from ecommerce_pipeline.segment_routes import segment_queries
 from ecommerce_pipeline.settings import require, s3_bucket, s3_endpoint_url
-
-from .connection import DeployError
 
 REPO = Path(__file__).resolve().parents[2]
 FLOW_FILE = REPO / "flows" / "ecommerce-ingest.json"
@@ -45,10 +43,10 @@ def flow_settings(settings: dict[str, str]) -> FlowSettings:
     FLOW_INBOX_DIRECTORY / FLOW_S3_ENDPOINT_URL say otherwise (NiFi in a container sees
     /data/inbox and http://minio:9000).
     """
-    keys = require(settings, "FERNET_KEYS", DeployError)
+    keys = require(settings, "FERNET_KEYS")
     problem = key_list_problem(keys, "FERNET_KEYS")
     if problem:
-        raise DeployError(problem)
+        raise InvalidKeyList(problem)
     values = {
         "Inbox Directory": settings.get("FLOW_INBOX_DIRECTORY")
         or str(Path(settings.get("INBOX_DIR") or REPO / "data" / "inbox").resolve()),
@@ -56,8 +54,8 @@ def flow_settings(settings: dict[str, str]) -> FlowSettings:
         "S3 Endpoint URL": settings.get("FLOW_S3_ENDPOINT_URL") or s3_endpoint_url(settings),
         "S3 Bucket": s3_bucket(settings),
         # the flow's own least-privilege identity (nifi/provisioning/access_policies.py), never the admin
-        "S3 Access Key ID": require(settings, "S3_FLOW_ACCESS_KEY", DeployError),
-        "S3 Secret Access Key": require(settings, "S3_FLOW_SECRET_KEY", DeployError),
+        "S3 Access Key ID": require(settings, "S3_FLOW_ACCESS_KEY"),
+        "S3 Secret Access Key": require(settings, "S3_FLOW_SECRET_KEY"),
     }
     values.update({SEGMENT_SQL_PARAMETER.format(route=route): sql for route, sql in segment_queries().items()})
     return FlowSettings(values, frozenset({"Fernet Keys", "S3 Access Key ID", "S3 Secret Access Key"}))

@@ -8,15 +8,13 @@ and on AWS S3 they are the users' identity policies. The admin identity stays wi
 import json
 import sys
 
-from ecommerce_pipeline.object_keys import QUARANTINE_PREFIX
+from ecommerce_pipeline.object_keys import MAINTENANCE_PREFIX, QUARANTINE_PREFIX
 from ecommerce_pipeline.segment_routes import QUARANTINE, segment_queries
 
 # The flow's "Landing Prefix" parameter: GetLandingBucketObject reads exports there and deletes them once stored.
 LANDING_PREFIX = "landing/"
 # The ledger of ingested files' digests: the flow reads it and adds to it with conditional puts.
 LEDGER_PREFIX = "_ingested/"
-# Where lake maintenance (rotation, erasure) keeps its own records: progress journals, erasure audits.
-MAINTENANCE_PREFIX = "_maintenance/"
 FLOW_POLICY, ANALYST_POLICY = "ecommerce-pipeline-flow", "ecommerce-pipeline-analyst"
 MAINTAINER_POLICY = "ecommerce-pipeline-maintainer"
 

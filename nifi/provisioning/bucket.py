@@ -7,8 +7,8 @@ from typing import Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ecommerce_pipeline.object_store import StorageError
-from ecommerce_pipeline.settings import MissingSetting, S3Settings
+from ecommerce_pipeline.object_store import CredentialsRejected, StorageError, storage_error
+from ecommerce_pipeline.settings import S3Settings
 from ecommerce_pipeline.store_capabilities import Capabilities, UntrustedStore, probe
 from ecommerce_pipeline.waiting import wait_until
 
@@ -17,7 +17,6 @@ from .processes import StackError, say
 # A store answering its health check may still refuse requests for a few seconds (SeaweedFS's filer
 # looks for its lock server first; distributed MinIO loads its IAM).
 READY_SECONDS = 120
-REFUSED = ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch")
 
 
 def ensure_bucket(env: dict[str, str], endpoint_url: str, name: str = "store") -> None:
@@ -50,25 +49,26 @@ def capabilities(env: dict[str, str], endpoint_url: str, name: str = "store") ->
 
 
 def _account(env: dict[str, str], endpoint_url: str, account: str) -> S3Settings:
-    try:
-        return S3Settings.from_settings({**env, "S3_ENDPOINT_URL": endpoint_url}, account)
-    except MissingSetting as error:
-        raise StackError(str(error)) from None
+    """The account's identity at the endpoint; a missing one is a MissingSetting (exit 78)."""
+    return S3Settings.from_settings({**env, "S3_ENDPOINT_URL": endpoint_url}, account)
 
 
 def _when_ready(attempt: Callable[[], bool], what: str, name: str) -> None:
-    """Retries `attempt` while the store refuses for a reason that passes (starting up); fails on any other."""
+    """Retries `attempt` while the store is still starting (it does not answer, or answers with an error);
+    stops at once when it refuses the identity (unknown keys: exit 78) or the request (AccessDenied)."""
     last = [""]
 
     def tried() -> bool:
         try:
             return attempt()
         except (ClientError, BotoCoreError, StorageError) as error:
-            last[0] = " ".join(str(error).split())
-            refused = [code for code in REFUSED if code in last[0]]
-            if refused:
-                raise StackError(f"{name}: {what}: refused ({refused[0]}); are the identities in .env the store's?"
-                                 ) from None
+            found = error if isinstance(error, StorageError) else storage_error(error, f"{name} ({what})")
+            if isinstance(found, CredentialsRejected):
+                raise found from None
+            last[0] = str(found)
+            if "AccessDenied" in last[0]:
+                raise StackError(f"{name}: {what}: refused (AccessDenied); does the identity in .env hold its "
+                                 "policy?") from None
             return False
 
     wait_until(tried, what, READY_SECONDS, every=1, progress_every=15, report=lambda line: say(f"{name}: {line}"),

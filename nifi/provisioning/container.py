@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from ecommerce_pipeline.exit_codes import CommandFailed, exit_status
 from ecommerce_pipeline.settings import s3_bucket, with_legacy_names
 
 from .java import find_java
@@ -26,8 +27,8 @@ from .layout import NiFiNode
 from .nifi_api import NiFiApi, NiFiApiError
 from .nifi_conf import HttpsListener
 from .nifi_service import start_nifi
-from .paths import NIFI_CA_CERT, STATE
-from .processes import StackError, running_pid, say, stop
+from .paths import METRICS_CLIENT_CERT, METRICS_CLIENT_KEY, NIFI_CA_CERT, STATE
+from .processes import running_pid, say, stop
 
 NIFI_UID = 1000
 SERVICE = NiFiNode(1, 1, 0, 0, 0).service  # the single node's, as start_nifi runs it
@@ -52,10 +53,12 @@ def run_nifi(env: dict[str, str]) -> int:
                    f"{SERVICE_NAME}:{CONTAINER_PORT}", f"localhost:{CONTAINER_PORT}")
     start_nifi(env, find_java(), Path(env["NIFI_HOME"]), next(IMAGE_EXTENSIONS.glob("*.nar")),
                HttpsListener("0.0.0.0", CONTAINER_PORT, proxy_hosts), (SERVICE_NAME,))
-    shutil.copyfile(NIFI_CA_CERT, CA_EXPORT / "ca.pem")
-    (CA_EXPORT / "ca.pem").chmod(0o644)
+    for exported, mode in ((NIFI_CA_CERT, 0o644), (METRICS_CLIENT_CERT, 0o644), (METRICS_CLIENT_KEY, 0o600)):
+        shutil.copyfile(exported, CA_EXPORT / exported.name)
+        (CA_EXPORT / exported.name).chmod(mode)
     READY.touch()
-    say(f"nifi: ready; published on https://localhost:{published}/nifi, CA certificate exported as ca.pem")
+    say(f"nifi: ready; published on https://localhost:{published}/nifi, CA certificate exported as ca.pem, "
+        f"the metrics scraper's certificate as {METRICS_CLIENT_CERT.name} (key {METRICS_CLIENT_KEY.name})")
     while running_pid(SERVICE):
         time.sleep(1)
     say("nifi: the JVM exited on its own; see nifi-app.log in the nifi-state volume")
@@ -118,9 +121,9 @@ def main(argv: list[str]) -> int:
         if command == "bucket":
             create_bucket(env)
             return 0
-    except StackError as error:
+    except CommandFailed as error:
         print(f"[stack] error: {error}", file=sys.stderr)
-        return 1
+        return exit_status(error)
     print(f"usage: python3 -m provisioning.container [nifi|health|bucket], not {command!r}", file=sys.stderr)
     return 2
 

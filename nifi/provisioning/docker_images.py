@@ -20,6 +20,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
+from .debian_packages import ensure_commands
 from .go_build import go_version
 from .java import find_java
 from .minio import MIN_GO, MINIO_VERSION, minio_binary
@@ -122,8 +123,7 @@ def ensure_base_image() -> None:
 
 def make_base_image() -> None:
     """A minimal Debian (mmdebstrap's minbase variant, as the slim images are) imported under BASE_IMAGE."""
-    if not shutil.which("mmdebstrap"):
-        raise StackError(f"making {BASE_IMAGE} locally needs mmdebstrap (apt-get install mmdebstrap), run as root")
+    ensure_commands({"mmdebstrap": "mmdebstrap"}, f"making {BASE_IMAGE} from Debian's packages")
     DOCKER_STATE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=DOCKER_STATE) as scratch:
         rootfs = Path(scratch) / "rootfs.tar"

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from .go_build import go_progress, require_go
+from .health import ServiceHealth
 from .layout import minio_servers
 from .minio_access import ensure_access
 from .paths import CACHE
@@ -23,7 +24,7 @@ def minio_binary() -> Path:
         return binary
     require_go(MIN_GO, "MinIO")
     code, output = run_step(
-        f"building MinIO {MINIO_VERSION} with `go install` (first time only: 9 min on a busy 2-core machine)",
+        f"building MinIO {MINIO_VERSION} with `go install` (first time only: a few minutes)",
         ["go", "install", "-v", f"{MINIO_MODULE}@{MINIO_VERSION}"],
         {"GOBIN": str(binary.parent), "CGO_ENABLED": "0"},
         shows=lambda line: go_progress(line) is None,
@@ -73,11 +74,15 @@ def minio_up(env: dict[str, str], count: int = 1) -> str:
     return endpoint
 
 
-def minio_status(env: dict[str, str], count: int = 1) -> list[str]:
+def minio_health(env: dict[str, str], count: int = 1) -> list[ServiceHealth]:
+    """Each server: running, and healthy when it answers its health check (distributed: the erasure set's quorum)."""
     check = "cluster" if count > 1 else "live"
-    return [f"{server.service}: {'running' if running_pid(server.service) else 'stopped'}"
-            f"{', healthy' if http_ok(health_url(server.api_port, check)) else ''}"
-            for server in minio_servers(env, count)]
+    found = []
+    for server in minio_servers(env, count):
+        running, answers = running_pid(server.service) is not None, http_ok(health_url(server.api_port, check))
+        detail = "healthy" if answers else ("not answering its health check" if running else "")
+        found.append(ServiceHealth(server.service, running, running and answers, detail))
+    return found
 
 
 def minio_logs(env: dict[str, str], count: int, lines: int) -> str:

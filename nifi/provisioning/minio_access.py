@@ -13,7 +13,7 @@ from minio.credentials import StaticProvider
 from minio.error import MinioException
 from minio.minioadmin import MinioAdmin
 
-from ecommerce_pipeline.settings import MissingSetting, S3Settings
+from ecommerce_pipeline.settings import S3Settings
 from ecommerce_pipeline.waiting import wait_until
 
 from .access_policies import account_policies
@@ -24,12 +24,9 @@ IAM_READY_SECONDS = 120  # distributed MinIO answers 503 to admin calls for a wh
 
 def ensure_access(env: dict[str, str], endpoint_url: str) -> None:
     """Creates or updates the flow's, the analyst's and the maintainer's policies and users (S3_FLOW_*, ...)."""
-    try:
-        admin_account = S3Settings.from_settings(env, "admin")
-        policies = {S3Settings.from_settings(env, account): policy
-                    for account, policy in account_policies(admin_account.bucket).items()}
-    except MissingSetting as error:
-        raise StackError(str(error)) from None
+    admin_account = S3Settings.from_settings(env, "admin")  # a missing identity is a MissingSetting: exit 78
+    policies = {S3Settings.from_settings(env, account): policy
+                for account, policy in account_policies(admin_account.bucket).items()}
     endpoint = urlsplit(endpoint_url)
     admin = MinioAdmin(endpoint=endpoint.netloc,
                        credentials=StaticProvider(admin_account.access_key, admin_account.secret_key),

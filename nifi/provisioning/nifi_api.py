@@ -50,3 +50,34 @@ class NiFiApi:
         except urllib.error.HTTPError as error:
             raise NiFiApiError(error.code, error.read().decode(errors="replace")[:500]) from None
         return body if raw else (json.loads(body) if body else {})
+
+
+def grant(api: NiFiApi, action: str, resource: str, user_id: str) -> None:
+    """Adds the user to the policy (`read`, `/flow`), creating the policy when there is none for that resource."""
+    try:
+        policy = api.get(f"/policies/{action}{resource}")
+    except NiFiApiError as error:
+        if error.status != 404:
+            raise
+        policy = None
+    if policy and policy["component"]["resource"] == resource:
+        users = policy["component"].get("users", [])
+        if any(u["id"] == user_id for u in users):
+            return
+        api.put(f"/policies/{policy['id']}", {
+            "revision": policy["revision"],
+            "component": {"id": policy["id"], "users": users + [{"id": user_id}]},
+        })
+        return
+    api.post("/policies", {
+        "revision": {"version": 0},
+        "component": {"action": action, "resource": resource, "users": [{"id": user_id}]},
+    })
+
+
+def ensure_user(api: NiFiApi, identity: str) -> str:
+    """The id of the NiFi user `identity` (e.g. a certificate's DN), created when NiFi does not know it."""
+    for user in api.get("/tenants/users")["users"]:
+        if user["component"]["identity"] == identity:
+            return user["id"]
+    return api.post("/tenants/users", {"revision": {"version": 0}, "component": {"identity": identity}})["id"]

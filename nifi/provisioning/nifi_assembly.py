@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from .paths import CACHE, REPO
+from .debian_packages import ensure_commands
 from .processes import StackError, run_step
 
 NIFI_VERSION = "2.3.0"
@@ -45,8 +46,7 @@ def assemble_nifi(java_home: Path) -> Path:
     home = nifi_home()
     if (home / COMPLETE_MARKER).exists():
         return home
-    if not shutil.which("mvn"):
-        raise StackError("NiFi is assembled with Maven, and `mvn` is not on PATH (apt-get install maven)")
+    ensure_commands({"mvn": "maven"}, f"assembling NiFi {NIFI_VERSION} with Maven")
     shutil.rmtree(home, ignore_errors=True)
     code, output = run_step(
         f"assembling NiFi {NIFI_VERSION} with Maven into {home} (first time only: downloads, NAR packaging)",

@@ -13,9 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+from .health import ServiceHealth
 from .java import find_java, java_major
 from .layout import NiFiNode, nifi_nodes
-from .nifi_api import NiFiApi, NiFiApiError
+from .metrics_access import ensure_metrics_reader
+from .nifi_api import NiFiApi, NiFiApiError, grant
 from .nifi_assembly import NIFI_VERSION, assemble_nifi
 from .nifi_conf import HttpsListener, render_conf
 from .paths import NIFI_CA_CERT
@@ -70,6 +72,7 @@ def nifi_up(env: dict[str, str], count: int = 1) -> None:
         _wait_for_cluster(apis[0], nodes)
         say(f"nifi: cluster of {count} formed {time.monotonic() - started:.0f}s after the start")
     grant_admin_policies(apis[0], nodes)
+    ensure_metrics_reader(apis[0])
     say(f"nifi: healthy (NiFi {apis[0].get('/flow/about')['about']['version']}; CA certificate {NIFI_CA_CERT})")
 
 
@@ -84,6 +87,7 @@ def start_nifi(env: dict[str, str], java_home: Path, home: Path, nar: Path, list
     api = _wait_for_login(env, node)
     say(f"nifi: answered an authenticated call after {time.monotonic() - started:.0f}s")
     grant_admin_policies(api, [node])
+    ensure_metrics_reader(api)
     return api
 
 
@@ -177,36 +181,15 @@ def grant_admin_policies(api: NiFiApi, nodes: list[NiFiNode]) -> None:
     root = api.get("/flow/process-groups/root")["processGroupFlow"]["id"]
     wanted = [(a, r.format(root=root)) for a, r in ROOT_GROUP_POLICIES] + list(GLOBAL_POLICIES)
     for action, resource in wanted:
-        _grant(api, action, resource, user_ids[user])
+        grant(api, action, resource, user_ids[user])
     for node in (n for n in nodes if n.clustered):
         for action, resource in NODE_DATA_POLICIES:
-            _grant(api, action, resource.format(root=root), user_ids[node_identity(node.name)])
+            grant(api, action, resource.format(root=root), user_ids[node_identity(node.name)])
 
 
-def _grant(api: NiFiApi, action: str, resource: str, user_id: str) -> None:
-    try:
-        policy = api.get(f"/policies/{action}{resource}")
-    except NiFiApiError as error:
-        if error.status != 404:
-            raise
-        policy = None
-    if policy and policy["component"]["resource"] == resource:
-        users = policy["component"].get("users", [])
-        if any(u["id"] == user_id for u in users):
-            return
-        api.put(f"/policies/{policy['id']}", {
-            "revision": policy["revision"],
-            "component": {"id": policy["id"], "users": users + [{"id": user_id}]},
-        })
-        return
-    api.post("/policies", {
-        "revision": {"version": 0},
-        "component": {"action": action, "resource": resource, "users": [{"id": user_id}]},
-    })
-
-
-def nifi_status(env: dict[str, str], count: int = 1) -> list[str]:
-    """One line per node: running or not, and in a cluster its connection state and roles."""
+def nifi_health(env: dict[str, str], count: int = 1) -> list[ServiceHealth]:
+    """Each node: running, and healthy when it answers an authenticated call (in a cluster: and is CONNECTED),
+    with its connection state and roles."""
     nodes = nifi_nodes(env, count)
     apis = {}
     for node in nodes:
@@ -222,21 +205,23 @@ def nifi_status(env: dict[str, str], count: int = 1) -> list[str]:
             break
         except (NiFiApiError, OSError):
             continue
-    lines = []
+    found = []
     for node in nodes:
         url = f"https://localhost:{node.https_port}/nifi"
-        if not running_pid(node.service):
-            lines.append(f"{node.service}: stopped ({url})")
+        running = running_pid(node.service) is not None
+        if not running:
+            found.append(ServiceHealth(node.service, False, False, "", url))
         elif node not in apis:
-            lines.append(f"{node.service}: running, not answering logins yet ({url})")
+            found.append(ServiceHealth(node.service, True, False, "not answering logins yet", url))
         elif count > 1:
             member = members.get(node.https_port, {})
             roles = ", ".join(r.lower() for r in member.get("roles", []))
-            lines.append(f"{node.service}: running, {member.get('status', 'not in the cluster').lower()}"
-                         f"{' (' + roles + ')' if roles else ''} ({url})")
+            status = member.get("status", "not in the cluster")
+            found.append(ServiceHealth(node.service, True, status == "CONNECTED",
+                                       f"{status.lower()}{' (' + roles + ')' if roles else ''}", url))
         else:
-            lines.append(f"{node.service}: running, healthy ({url})")
-    return lines
+            found.append(ServiceHealth(node.service, True, True, "healthy", url))
+    return found
 
 
 def nifi_logs(env: dict[str, str], count: int, lines: int) -> str:

@@ -14,6 +14,7 @@ from typing import Callable
 import psutil
 
 from ecommerce_pipeline import waiting
+from ecommerce_pipeline.exit_codes import CommandFailed
 
 from .paths import STATE
 
@@ -22,8 +23,8 @@ LEFTOVER_GRACE_SECONDS = 10
 PROGRESS_EVERY_SECONDS = 15
 
 
-class StackError(RuntimeError):
-    """A failure the user can act on; printed as one clear message, no traceback."""
+class StackError(CommandFailed):
+    """A failure the user can act on; printed as one clear message, no traceback (exit 1)."""
 
 
 def say(message: str) -> None:

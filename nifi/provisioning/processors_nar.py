@@ -4,8 +4,9 @@ NiFi 2 runs Python processors from a NAR with `NAR-INF/bundled-dependencies/` wi
 virtualenv or calling pip (NIFI-12959), so the flow needs no package index at run time and runs what
 CI tested. The dependencies are installed from `processors/requirements.lock` (exact versions and
 hashes) for the Python that NiFi runs; the NAR is written with sorted entries and fixed timestamps,
-so the same inputs give the same bytes. Both the dependencies and the NAR are cached, keyed by
-their inputs, like the NiFi home.
+so the same inputs give the same bytes. The compiled Fernet (`ecommerce_pipeline._fernet`) goes in
+as setup.py builds it: one abi3 module for every Python from 3.11 on, the NiFi image's 3.13 included.
+The dependencies, the compiled module and the NAR are cached, keyed by their inputs, like the NiFi home.
 """
 
 import ast
@@ -15,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 import zipfile
 from pathlib import Path
@@ -32,8 +34,13 @@ BUNDLED = "NAR-INF/bundled-dependencies/"
 LOCK_CONSTRAINTS = ("numpy==2.4.6",)
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 PIP_PROGRESS = re.compile(r"^(Collecting|Installing|Successfully|ERROR)")
-# Our sources go in without compiled caches; the dependencies without the console scripts pip writes.
-SOURCE_CACHES = re.compile(r"(^|/)__pycache__/|\.pyc$")
+# Our sources go in without compiled caches or a local build of the compiled module (the NAR gets its own);
+# the dependencies without the console scripts pip writes.
+SOURCE_CACHES = re.compile(r"(^|/)__pycache__/|\.pyc$|\.so$")
+# What setup.py compiles: the module's path in the NAR (and in setup.py's wheel), and what its build depends on.
+COMPILED_FERNET = "ecommerce_pipeline/_fernet.abi3.so"
+COMPILED_INPUTS = (REPO / "setup.py", REPO / "pyproject.toml", PROCESSORS / "ecommerce_pipeline" / "_fernet.c")
+WHEEL_PROGRESS = re.compile(r"^\s*(Created wheel|ERROR|error)|ecommerce-pipeline build:")
 
 
 def project_version() -> str:
@@ -74,7 +81,8 @@ def _digest(*parts: bytes) -> str:
 def nar_path(target_python: str) -> Path:
     """Where the NAR of these sources, this lock and that Python is cached."""
     sources = [p.relative_to(PROCESSORS).as_posix().encode() + b"\0" + p.read_bytes() for p in source_files()]
-    key = _digest(LOCK_FILE.read_bytes(), target_python.encode(), Path(__file__).read_bytes(), *sources)
+    key = _digest(LOCK_FILE.read_bytes(), target_python.encode(), Path(__file__).read_bytes(), *sources,
+                  *(path.read_bytes() for path in COMPILED_INPUTS))
     return CACHE / "processors-nar" / f"{NAR_PREFIX}{project_version()}-py{target_python}-{key}.nar"
 
 
@@ -85,10 +93,12 @@ def build_processors_nar(target_python: str | None = None) -> Path:
     if nar.exists():
         return nar
     dependencies = bundled_dependencies(target_python)
+    compiled = compiled_fernet()
     say(f"processors: packaging {nar.name}")
     nar.parent.mkdir(parents=True, exist_ok=True)
     partial = nar.with_suffix(".partial")
-    write_nar(partial, manifest(project_version()), {"": PROCESSORS, BUNDLED: dependencies}, include=_in_nar)
+    write_nar(partial, manifest(project_version()), {"": PROCESSORS, BUNDLED: dependencies, COMPILED_FERNET: compiled},
+              include=_in_nar)
     partial.replace(nar)
     say(f"processors: {nar} ({nar.stat().st_size / 2**20:.0f} MiB)")
     return nar
@@ -98,6 +108,46 @@ def _in_nar(relative: str) -> bool:
     if relative.startswith(BUNDLED):
         return not relative.startswith(BUNDLED + "bin/")
     return relative.split("/", 1)[0] in PACKAGES and not SOURCE_CACHES.search(relative)
+
+
+def compiled_fernet() -> Path:
+    """The compiled Fernet as setup.py builds it (pip wheel of a clean copy), once per C source and build settings.
+
+    Its flags live in setup.py, so its bytes are part of the key. Built on Python's limited API, the module
+    loads in any Python from 3.11 on: one build serves the NAR of every target Python.
+    """
+    key = _digest(*(path.read_bytes() for path in COMPILED_INPUTS))
+    target = CACHE / "processors-nar" / f"compiled-{key}" / Path(COMPILED_FERNET).name
+    if target.exists():
+        return target
+    with tempfile.TemporaryDirectory(prefix="compiled-fernet-") as scratch:
+        source, wheels = copy_package_source(Path(scratch) / "source"), Path(scratch) / "wheels"
+        code, output = run_step(
+            "processors: compiling the Fernet extension with setup.py (first time only)",
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--verbose", "--progress-bar", "off",
+             "--wheel-dir", str(wheels), str(source)],
+            shows=WHEEL_PROGRESS.search,
+        )
+        if code != 0:
+            raise StackError(f"processors: setup.py could not build the compiled Fernet; pip reported:\n{output[-3000:]}")
+        with zipfile.ZipFile(next(wheels.glob("*.whl"))) as wheel:
+            module = wheel.read(COMPILED_FERNET)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    partial.write_bytes(module)
+    partial.replace(target)
+    return target
+
+
+def copy_package_source(destination: Path) -> Path:
+    """What pip needs of the checkout to build the package (`ecommerce_pipeline` and its compiled module), copied
+    to `destination` without caches or a local build: the package as a fresh clone builds it."""
+    destination.mkdir(parents=True)
+    for name in ("setup.py", "pyproject.toml"):
+        shutil.copy2(REPO / name, destination / name)
+    shutil.copytree(PROCESSORS / "ecommerce_pipeline", destination / "processors" / "ecommerce_pipeline",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    return destination
 
 
 def bundled_dependencies(target_python: str) -> Path:
@@ -150,11 +200,14 @@ def manifest(version: str) -> str:
 def write_nar(path: Path, manifest_text: str, trees: dict[str, Path], include=lambda relative: True) -> None:
     """A zip with the manifest first, every directory entry before its files, sorted, fixed timestamps.
 
-    `trees` maps a prefix in the NAR to a directory whose files go under it; NiFi's unpacker
-    needs each directory entry ahead of the files in it.
+    `trees` maps a prefix in the NAR to a directory whose files go under it, or a name in the NAR
+    to a file; NiFi's unpacker needs each directory entry ahead of the files in it.
     """
     files = {"META-INF/MANIFEST.MF": manifest_text.encode()}
     for prefix, root in trees.items():
+        if root.is_file():
+            files[prefix] = root
+            continue
         for file in root.rglob("*"):
             relative = prefix + file.relative_to(root).as_posix()
             if file.is_file() and include(relative):

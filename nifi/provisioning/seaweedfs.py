@@ -28,6 +28,7 @@ from ecommerce_pipeline.settings import S3Settings
 
 from .access_policies import LANDING_PREFIX
 from .go_build import go_progress, require_go
+from .health import ServiceHealth
 from .layout import SeaweedfsServer, seaweedfs_server
 from .paths import CACHE
 from .processes import (
@@ -165,11 +166,13 @@ def remove_stale_sockets(server: SeaweedfsServer) -> list[Path]:
     return removed
 
 
-def seaweedfs_status(env: dict[str, str]) -> list[str]:
+def seaweedfs_health(env: dict[str, str]) -> list[ServiceHealth]:
+    """The one server: running, and healthy when its S3 gateway answers its health check."""
     server = seaweedfs_server(env)
-    running = running_pid(server.service)
-    return [f"{server.service}: {'running' if running else 'stopped'}"
-            f"{', healthy' if running and http_ok(health_url(server)) else ''}"]
+    running = running_pid(server.service) is not None
+    answers = running and http_ok(health_url(server))
+    detail = "healthy" if answers else ("not answering its health check" if running else "")
+    return [ServiceHealth(server.service, running, answers, detail)]
 
 
 def seaweedfs_logs(env: dict[str, str], lines: int) -> str:

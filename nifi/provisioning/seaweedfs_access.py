@@ -12,22 +12,18 @@ the only way to change identities. The gateway re-reads it on SIGHUP.
 import json
 from pathlib import Path
 
-from ecommerce_pipeline.settings import MissingSetting, S3Settings
+from ecommerce_pipeline.settings import S3Settings
 
 from .access_policies import account_policies
-from .processes import StackError
 
 ADMIN_ACTIONS = ["Admin", "Read", "List", "Tagging", "Write"]
 
 
 def identities_config(env: dict[str, str]) -> dict:
     """The gateway's S3ApiConfiguration (as protojson): four identities, three policies."""
-    try:
-        admin = S3Settings.from_settings(env, "admin")
-        attached = {account: (S3Settings.from_settings(env, account), policy)
-                    for account, policy in account_policies(admin.bucket).items()}
-    except MissingSetting as error:
-        raise StackError(str(error)) from None
+    admin = S3Settings.from_settings(env, "admin")  # a missing identity is a MissingSetting: exit 78
+    attached = {account: (S3Settings.from_settings(env, account), policy)
+                for account, policy in account_policies(admin.bucket).items()}
     identities = [_identity("ecommerce-pipeline-admin", admin, actions=ADMIN_ACTIONS)]
     identities += [_identity(f"ecommerce-pipeline-{account}", user, policy_names=[name])
                    for account, (user, (name, _)) in attached.items()]

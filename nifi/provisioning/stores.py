@@ -19,10 +19,11 @@ from ecommerce_pipeline.store_capabilities import Capabilities
 
 from .bucket import capabilities, ensure_bucket
 from .layout import seaweedfs_server
-from .minio import minio_logs, minio_status, minio_up
+from .health import ServiceHealth
+from .minio import minio_health, minio_logs, minio_up
 from .paths import STATE
 from .processes import StackError, running_pid, say
-from .seaweedfs import remove_stale_sockets, seaweedfs_logs, seaweedfs_status, seaweedfs_up
+from .seaweedfs import remove_stale_sockets, seaweedfs_health, seaweedfs_logs, seaweedfs_up
 
 DEFAULT_STORE = "minio"
 STORE_VARIABLE = "S3_STORE"
@@ -38,7 +39,7 @@ class ObjectStore:
     # pid-file names of its processes, in the order `down` stops them (glob patterns)
     process_patterns: tuple[str, ...]
     start: Callable[[dict[str, str], int], str]  # build if needed, start or reuse, identities; returns the endpoint
-    status_lines: Callable[[dict[str, str], int], list[str]]
+    health: Callable[[dict[str, str], int], list[ServiceHealth]]  # each server: running, answering
     log_tail: Callable[[dict[str, str], int, int], str]
     after_stop: Callable[[dict[str, str]], None] = lambda env: None
     max_servers: int | None = None  # None: any number of servers (MinIO's distributed mode)
@@ -71,11 +72,11 @@ def _seaweedfs_after_stop(env: dict[str, str]) -> None:
 
 
 STORES = {
-    "minio": ObjectStore("minio", "MinIO", ".stack/minio-data/", ("minio", "minio-*"), minio_up, minio_status,
+    "minio": ObjectStore("minio", "MinIO", ".stack/minio-data/", ("minio", "minio-*"), minio_up, minio_health,
                          minio_logs),
     "seaweedfs": ObjectStore("seaweedfs", "SeaweedFS", ".stack/seaweedfs/", ("seaweedfs",),
                              lambda env, servers: seaweedfs_up(env),
-                             lambda env, servers: seaweedfs_status(env),
+                             lambda env, servers: seaweedfs_health(env),
                              lambda env, servers, lines: seaweedfs_logs(env, lines),
                              after_stop=_seaweedfs_after_stop, max_servers=1),
 }

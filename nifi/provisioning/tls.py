@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -63,6 +64,34 @@ def ensure_tls(directory: Path, ca_cert: Path, java_home: Path, subject: str = "
     return TlsStores(**{**stores.__dict__, "password": password})
 
 
+def ensure_client_certificate(cert_file: Path, key_file: Path, ca_cert: Path, subject: str,
+                              renew_within_days: int = 30) -> None:
+    """A client certificate for `subject` (its CN) signed by the CA at `ca_cert`, as PEM files (key 0600) for
+    curl and Prometheus; made anew when missing, signed by another CA, or within `renew_within_days` of expiry.
+
+    Extended key usage clientAuth only: it logs a client in, it cannot serve as a node."""
+    ca_key, ca = _ensure_certificate_authority(ca_cert)
+    if cert_file.exists() and key_file.exists():
+        current = x509.load_pem_x509_certificate(cert_file.read_bytes())
+        fresh = current.not_valid_after_utc - dt.datetime.now(dt.timezone.utc) > dt.timedelta(days=renew_within_days)
+        if current.issuer == ca.subject and _signed_by(current, ca) and fresh:
+            return
+    key, cert = _leaf_certificate(ca_key, ca, subject, [ExtendedKeyUsageOID.CLIENT_AUTH])
+    cert_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_file.chmod(0o600)
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(ca)
+        return True
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+
+
 @dataclass(frozen=True)
 class MutualTls:
     """PEM files for mutual TLS between a service's own parts: their CA, and one certificate and key they share."""
@@ -78,9 +107,11 @@ def ensure_mutual_tls(directory: Path, subject: str) -> MutualTls:
     hold the key, i.e. the service itself and its owner."""
     material = MutualTls(directory / "ca.pem", directory / f"{subject}.pem", directory / f"{subject}-key.pem")
     ca_key, ca = _ensure_certificate_authority(material.ca_cert)
-    if material.cert.exists() and material.key.exists() and \
-            x509.load_pem_x509_certificate(material.cert.read_bytes()).issuer == ca.subject:
-        return material
+    if material.cert.exists() and material.key.exists():
+        current = x509.load_pem_x509_certificate(material.cert.read_bytes())
+        fresh = current.not_valid_after_utc - dt.datetime.now(dt.timezone.utc) > dt.timedelta(days=30)
+        if _signed_by(current, ca) and fresh:
+            return material
     key, cert = _server_certificate(ca_key, ca, subject, [])
     material.key.touch(mode=0o600)
     material.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -130,24 +161,32 @@ def _certificate_authority():
     return key, cert
 
 
-def _server_certificate(ca_key, ca: x509.Certificate, subject: str, dns_names: list[str]):
+def _leaf_certificate(ca_key, ca: x509.Certificate, subject: str, usages: list, alternative_names: list | None = None):
+    """A key and a certificate for `subject` (CN), signed by the CA, for the extended key usages given."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.timezone.utc)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
         .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=VALID_DAYS))
-        .add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName(name) for name in dict.fromkeys([subject, *dns_names])]
-            + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                       critical=False)
+    )
+    if alternative_names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(alternative_names), critical=False)
+    cert = (
+        builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     return key, cert
+
+
+def _server_certificate(ca_key, ca: x509.Certificate, subject: str, dns_names: list[str]):
+    """A node's: serverAuth for its HTTPS, clientAuth for the requests nodes make to each other."""
+    names = [x509.DNSName(name) for name in dict.fromkeys([subject, *dns_names])]
+    return _leaf_certificate(ca_key, ca, subject, [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+                             names + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
 
 
 def _import_trusted_certificate(java_home: Path, ca_cert: Path, truststore: Path, password: str) -> None:

@@ -12,6 +12,7 @@ import string
 import zipfile
 from pathlib import Path
 
+from .health import ServiceHealth
 from .layout import NODE_ADDRESS, ZooKeeperServer, zookeeper_servers
 from .paths import CACHE, REPO
 from .processes import StackError, not_running, running_pid, say, spawn, wait_until
@@ -92,6 +93,11 @@ def server_mode(server: ZooKeeperServer) -> str:
     return "not serving (no quorum)"
 
 
-def zookeeper_status(env: dict[str, str]) -> list[str]:
-    return [f"{server.service}: {'running, ' + server_mode(server) if running_pid(server.service) else 'stopped'}"
-            for server in zookeeper_servers(env)]
+def zookeeper_health(env: dict[str, str]) -> list[ServiceHealth]:
+    """Each server: running, and healthy while it leads or follows (a quorum serves)."""
+    found = []
+    for server in zookeeper_servers(env):
+        running = running_pid(server.service) is not None
+        mode = server_mode(server) if running else ""
+        found.append(ServiceHealth(server.service, running, mode in ("leader", "follower"), mode))
+    return found

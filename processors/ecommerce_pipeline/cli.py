@@ -2,7 +2,11 @@
 
 Keys are read only from variables (environment or `.env`), never from arguments,
 which would end up in shell history and in `ps`. Expected failures print one line on
-stderr and exit with 2; no message ever contains key material.
+stderr and exit with the status exit_codes.py gives them (1 failed or refused, 2 usage,
+69 a service unreachable, 78 configuration missing); no message ever contains key material.
+Each command reaches the bucket as the least-privileged identity its work needs
+(settings.S3_ACCOUNTS): reads as the analyst, `ingest` as the flow, a rewrite as the maintainer.
+Long commands draw a progress bar on stderr when it is a terminal (or with --progress).
 """
 
 import argparse
@@ -10,45 +14,55 @@ import os
 import sys
 import time
 from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from botocore.exceptions import BotoCoreError, ClientError
 
+from .exit_codes import CommandFailed, UsageError, exit_status
 from .fernet_tokens import generate_key, parse_keys
 from .ingest import DEFAULT_CHUNK_ROWS, ingest_file
-from .lake_watch import LakeWatch, Outcome, drop_into_inbox, records_in, wait_until_landed
-from .parquet_io import StorageError, is_s3_uri, read_parquet, split_s3_uri, write_parquet
+from .lake_watch import (
+    AlreadyWaiting, LakeWatch, NotLandedInTime, Outcome, drop_into_inbox, drop_time, records_in, wait_until_landed,
+)
+from .lake.output import FORMATS
 from .object_keys import QUARANTINE_PREFIX
+from .object_store import storage_error
+from .parquet_io import is_s3_uri, read_parquet, split_s3_uri, write_parquet
 from .policy import EncryptionPolicy, load_policy
-from .settings import ENV_FILE_VARIABLE, MissingSetting, S3Settings, load_settings, require
-from .store_capabilities import UntrustedStore
+from .progress import advance_to, bar
+from .settings import ENV_FILE_VARIABLE, S3Settings, load_settings, require
 from .table_encryption import decrypt_table, rotate_table
 
 PROGRAM = "ecommerce-pipeline"
+DISTRIBUTION = "ecommerce-pipeline"
 KEYS_VARIABLE = "FERNET_KEYS"
 NEW_KEYS_VARIABLE = "NEW_FERNET_KEYS"
-EXIT_FAILURE = 2
-
-
-class UsageError(ValueError):
-    """The command line asks for something the tool will not do."""
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.run(args)
-    except (MissingSetting, ValueError, OSError, StorageError, TimeoutError, UntrustedStore) as error:
-        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
-        return EXIT_FAILURE
+    except BrokenPipeError:  # `... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (ClientError, BotoCoreError) as error:  # a call outside the wrapped ones: same one-line message
+        return _failed(storage_error(error, "the S3 store"))
+    except (CommandFailed, ValueError, OSError) as error:
+        return _failed(error)
     return 0
+
+
+def _failed(error: BaseException) -> int:
+    print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+    return exit_status(error)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.splitlines()[0])
-    parser.add_argument("--env-file", type=Path, default=None,
-                        help=f"settings file read after the environment (default: ${ENV_FILE_VARIABLE}, else .env here)")
+    parser.add_argument("--version", action="version", version=f"{PROGRAM} {_version()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     generate = commands.add_parser("generate", help="write a seeded sample CSV export")
@@ -98,7 +112,94 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_segment_options(rotate)
     rotate.set_defaults(run=_rotate)
+
+    _add_lake_commands(commands)
+    _add_global_options(parser, commands)
     return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, commands) -> None:
+    """Options every command takes, before or after its name (`--env-file X drop ...` = `drop ... --env-file X`).
+
+    A subcommand's copy has no default of its own (SUPPRESS), so it never overwrites what
+    was given before the subcommand; commands added later get them too.
+    """
+    for target, default in [(parser, None)] + [(command, argparse.SUPPRESS) for command in commands.choices.values()]:
+        target.add_argument("--env-file", type=Path, default=default,
+                            help=f"settings file read after the environment (default: ${ENV_FILE_VARIABLE}, else .env here)")
+        target.add_argument("--progress", action=argparse.BooleanOptionalAction, default=default,
+                            help="draw progress bars on stderr (default: only when stderr is a terminal)")
+
+
+def _version() -> str:
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a checkout without `pip install`
+        return "(not installed)"
+
+
+def _settings(args) -> dict[str, str]:
+    return load_settings(args.env_file)
+
+
+def _s3(args, account: str) -> S3Settings:
+    """The bucket as one identity sees it: the least privilege the command's work needs."""
+    return S3Settings.from_settings(_settings(args), account)
+
+
+def _add_lake_commands(commands) -> None:
+    """The tools over the whole lake in S3 (ecommerce_pipeline.lake): query, rotate-lake, erase."""
+    query = commands.add_parser(
+        "query", help="SQL over the whole lake in S3 (tables customer_info, order_info, payment_and_delivery_info, "
+                      f"quarantine; decrypt(column) with {KEYS_VARIABLE})")
+    source = query.add_mutually_exclusive_group(required=True)
+    source.add_argument("sql", nargs="?", metavar="SQL", help="the query (its last statement's rows are the result)")
+    source.add_argument("--file", type=Path, metavar="Q.sql", help="read the query from a file")
+    query.add_argument("--format", choices=FORMATS, help="default: by --output's suffix, a table on a terminal, "
+                                                         "else csv")
+    query.add_argument("--output", metavar="FILE", help="write the result to FILE (created readable by you alone)")
+    query.add_argument("--stats", action="store_true", help="say on stderr how many objects the query read")
+    query.set_defaults(run=_query)
+
+    rotate_lake = commands.add_parser(
+        "rotate-lake", help=f"re-encrypt every object of the lake under the newest key of {NEW_KEYS_VARIABLE} "
+                            "(resumable; see README: Rotating the keys)")
+    rotate_lake.add_argument("--dry-run", action="store_true", help="list what would be rotated, change nothing")
+    rotate_lake.set_defaults(run=_rotate_lake)
+
+    erase = commands.add_parser(
+        "erase", help="remove every row of one customer from the lake, with older versions (resumable; "
+                      "see README: Erasing a customer)")
+    erase.add_argument("customer_id", metavar="CUSTOMER_ID")
+    erase.add_argument("--dry-run", action="store_true", help="list what would be removed, change nothing")
+    erase.add_argument("--reference", help="the request's reference for the audit record (no personal data)")
+    erase.set_defaults(run=_erase)
+
+
+def _query(args) -> None:
+    sql = args.file.read_text() if args.file else args.sql
+    if not sql.strip():
+        raise UsageError("the query is empty")
+    from .lake.query import run_query
+
+    report = run_query(_settings(args), sql, fmt=args.format, output=args.output,
+                       stdout=sys.stdout.buffer, stdout_is_terminal=sys.stdout.isatty())
+    if args.stats or args.output:
+        where = f" to {args.output} ({report.format})" if args.output else ""
+        print(f"{report.rows} rows{where}; read {report.objects_read} of {report.objects} objects",
+              file=sys.stderr if not args.output else sys.stdout)
+
+
+def _rotate_lake(args) -> None:
+    from .lake.rotation import rotate_lake
+
+    rotate_lake(_settings(args), dry_run=args.dry_run)
+
+
+def _erase(args) -> None:
+    from .lake.erasure import erase_customer
+
+    erase_customer(_settings(args), args.customer_id, dry_run=args.dry_run, reference=args.reference)
 
 
 def _add_segment_options(command: argparse.ArgumentParser) -> None:
@@ -109,7 +210,8 @@ def _add_segment_options(command: argparse.ArgumentParser) -> None:
 def _generate(args) -> None:
     from .sample_data import write_sample_csv
 
-    written = write_sample_csv(args.out, rows=args.rows, seed=args.seed)
+    with bar(f"generating {args.out}", args.rows, "rows", args.progress) as progress:
+        written = write_sample_csv(args.out, rows=args.rows, seed=args.seed, on_batch=progress.update)
     print(f"wrote {written} rows to {args.out}")
 
 
@@ -118,12 +220,15 @@ def _keygen(args) -> None:
 
 
 def _ingest(args) -> None:
-    settings = load_settings(args.env_file)
+    """Writes rows and ledger records only: the flow's identity, as NiFi stores the same rows."""
+    settings = _settings(args)
     keys = require(settings, KEYS_VARIABLE)
     parse_keys(keys, KEYS_VARIABLE)
-    s3 = S3Settings.from_settings(settings)
+    s3 = S3Settings.from_settings(settings, "flow")
     for source in args.sources:
-        report = ingest_file(source, s3, keys, chunk_rows=args.chunk_rows, workers=args.workers)
+        with bar(f"ingesting {source.name}", _size(source), "B", args.progress, scale=True) as progress:
+            report = ingest_file(source, s3, keys, chunk_rows=args.chunk_rows, workers=args.workers,
+                                 on_chunk=lambda size, chunk: progress.update(size))
         if report.first_ingest is not None:
             first = report.first_ingest
             print(f"{source}: already in the lake, nothing stored again: its content was ingested at "
@@ -140,51 +245,98 @@ def _ingest(args) -> None:
             print(f"  s3://{s3.bucket}/{key}")
 
 
-class Quarantined(ValueError):
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None  # ingest_file names the missing file
+
+
+class Quarantined(CommandFailed):
     """A dropped file was not a readable export: the flow stored it whole, encrypted, in quarantine."""
 
 
 def _drop(args) -> None:
-    watch = LakeWatch(S3Settings.from_settings(load_settings(args.env_file)))
+    """Drops every file (none replaces one still waiting in the inbox), then waits for each in turn.
+
+    A file refused, quarantined or not stored in time does not stop the others: each is
+    reported, and the command fails (exit 1) at the end if any did. The wait only reads
+    the lake: the analyst's read-only identity.
+    """
+    missing = [str(source) for source in args.sources if not source.is_file()]
+    if missing:
+        raise FileNotFoundError(f"{', '.join(missing)}: no such file (nothing was dropped)")
+    watch = LakeWatch(_s3(args, "analyst"))
+    problems: list[tuple[Path, CommandFailed]] = []
+
+    def failed(source: Path, error: CommandFailed) -> None:
+        problems.append((source, error))
+        if len(args.sources) > 1:  # said at once; the others carry on
+            print(f"{PROGRAM}: {error}", file=sys.stderr, flush=True)
+
+    dropped = []
     for source in args.sources:
-        if not source.is_file():
-            raise FileNotFoundError(f"{source} does not exist or is not a file")
-        records = records_in(source)
-        started = time.monotonic()
-
-        def report(line: str) -> None:
-            print(line, flush=True)
-
-        report(f"dropping {source} ({records} records) into {args.inbox}/")
-        settled, objects = wait_until_landed(watch, source, records, args.timeout, report,
-                                             on_start=lambda: drop_into_inbox(source, args.inbox))
-        elapsed = time.monotonic() - started
-        if settled is Outcome.ALREADY_INGESTED:
-            first = watch.first_ingest(objects)
-            print(f"{source.name}: already in the lake, nothing stored again: its content was ingested at "
-                  f"{first['ingested_at']} from {first['source']} (ingest_date={first['ingest_date']})")
+        records, dropped_at = records_in(source), drop_time()
+        try:
+            drop_into_inbox(source, args.inbox)
+        except AlreadyWaiting as refused:
+            failed(source, refused)
             continue
-        if settled is Outcome.QUARANTINED:
-            raise Quarantined(f"{source.name} is not a readable export ({watch.quarantine_reason(objects) or 'no reason'}"
-                              f"): stored encrypted in s3://{watch.bucket}/{QUARANTINE_PREFIX}/ after {elapsed:.1f}s, "
-                              "nothing in the segments")
-        print(f"{source.name}: in the lake after {elapsed:.1f}s, s3://{watch.bucket}/")
-        for landed in objects:
-            rows = "encrypted file" if landed.rows is None else f"{landed.rows} rows"
-            print(f"  {landed.key}  {rows}, {landed.size} bytes")
+        print(f"dropped {source} ({records} records) into {args.inbox}/", flush=True)
+        dropped.append((source, records, dropped_at, time.monotonic()))
+    for position, (source, records, dropped_at, started) in enumerate(dropped):
+        try:
+            _wait_for(watch, source, records, dropped_at, started, args)
+        except Quarantined as quarantined:
+            failed(source, quarantined)
+        except NotLandedInTime as late:
+            failed(source, late)
+            for waiting, *_ in dropped[position + 1:]:  # the flow is not keeping up: say what is unconfirmed
+                failed(waiting, CommandFailed(f"{waiting.name}: dropped, not confirmed in the lake (the wait "
+                                              "stopped at the first file not stored in time)"))
+            break
+    if len(args.sources) == 1 and problems:
+        raise problems[0][1]
+    if problems:
+        raise CommandFailed(f"{len(problems)} of {len(args.sources)} files not stored: "
+                            f"{', '.join(source.name for source, _ in problems)}")
+
+
+def _wait_for(watch: LakeWatch, source: Path, records: int, dropped_at, started: float, args) -> None:
+    with bar(f"waiting for {source.name}", records, "rows", args.progress) as progress:
+        settled, objects = wait_until_landed(watch, source, records, dropped_at, args.timeout,
+                                             on_poll=lambda rows, objects: advance_to(progress, rows))
+    elapsed = time.monotonic() - started
+    if settled is Outcome.ALREADY_INGESTED:
+        first = watch.first_ingest(objects)
+        print(f"{source.name}: already in the lake, nothing stored again: its content was ingested at "
+              f"{first['ingested_at']} from {first['source']} (ingest_date={first['ingest_date']})")
+        return
+    if settled is Outcome.QUARANTINED:
+        raise Quarantined(f"{source.name}: not a readable export ({watch.quarantine_reason(objects) or 'no reason'}"
+                          f"): stored encrypted in s3://{watch.bucket}/{QUARANTINE_PREFIX}/ after {elapsed:.1f}s, "
+                          "nothing in the segments")
+    print(f"{source.name}: in the lake after {elapsed:.1f}s, s3://{watch.bucket}/")
+    for landed in objects:
+        rows = "encrypted file" if landed.rows is None else f"{landed.rows} rows"
+        print(f"  {landed.key}  {rows}, {landed.size} bytes")
 
 
 def _decrypt(args) -> None:
+    """Reads as the analyst (read-only): decrypting needs the keys, never write access to the lake."""
     suffix = Path(args.out).suffix.lower()
     if is_s3_uri(args.out):
         raise UsageError("decrypted data stays local: OUT must be a local path, not s3://")
     if suffix not in {".csv", ".parquet"}:
         raise UsageError(f"OUT must end in .csv or .parquet, not {args.out!r}")
-    settings = load_settings(args.env_file)
+    settings = _settings(args)
     keys = parse_keys(require(settings, KEYS_VARIABLE), KEYS_VARIABLE)
     policy = load_policy(args.policy)
-    segment = args.segment or infer_segment(args.source, policy)
-    table = decrypt_table(read_parquet(args.source, settings), segment, keys, policy)
+    segment = _segment(args, policy)
+    columns = policy.encrypted_columns(segment)
+    with bar(f"decrypting {Path(args.source).name}", len(columns), "columns", args.progress) as progress:
+        table = decrypt_table(read_parquet(args.source, settings, "analyst"), segment, keys, policy,
+                              on_column=lambda name: progress.update())
     with _owner_only_file(args.out) as out:
         if suffix == ".csv":
             pacsv.write_csv(table, out)
@@ -194,18 +346,31 @@ def _decrypt(args) -> None:
 
 
 def _rotate(args) -> None:
-    settings = load_settings(args.env_file)
+    """Rewrites a lake object as the maintainer, the only identity that may replace lake objects."""
+    settings = _settings(args)
     old_keys = parse_keys(require(settings, KEYS_VARIABLE), KEYS_VARIABLE)
     new_keys = parse_keys(require(settings, args.new_keys_env), args.new_keys_env)
     policy = load_policy(args.policy)
-    segment = args.segment or infer_segment(args.source, policy)
-    table = rotate_table(read_parquet(args.source, settings), segment, old_keys, new_keys, policy)
-    write_parquet(table, args.destination, settings)
+    segment = _segment(args, policy)
+    columns = policy.encrypted_columns(segment)
+    with bar(f"re-encrypting {Path(args.source).name}", 2 * len(columns), "columns", args.progress) as progress:
+        table = rotate_table(read_parquet(args.source, settings, "maintainer"), segment, old_keys, new_keys, policy,
+                             on_column=lambda name: progress.update())
+        write_parquet(table, args.destination, settings, "maintainer")
     print(
-        f"re-encrypted {', '.join(policy.encrypted_columns(segment)) or 'no columns'} of {table.num_rows} rows "
+        f"re-encrypted {', '.join(columns) or 'no columns'} of {table.num_rows} rows "
         f"(segment {segment}) to {args.destination}; once every file is rotated, set {KEYS_VARIABLE} "
         f"to the {args.new_keys_env} list"
     )
+
+
+def _segment(args, policy: EncryptionPolicy) -> str:
+    """--segment (a name the policy knows, else a usage error), or the one the path names."""
+    if args.segment is None:
+        return infer_segment(args.source, policy)
+    if args.segment not in policy.segments:
+        raise UsageError(f"unknown segment {args.segment!r}: --segment takes one of {', '.join(sorted(policy.segments))}")
+    return args.segment
 
 
 def infer_segment(location: str, policy: EncryptionPolicy) -> str:

@@ -13,9 +13,9 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from .cleaning import read_csv_as_text
-from .fernet_tokens import KeyRing
+from .fernet_tokens import KeyRing, encrypt_bytes
 from .lake_parquet import parquet_bytes
-from .policy import EncryptionPolicy
+from .policy import EncryptionPolicy, load_policy
 from .segment_types import apply_segment_types
 from .table_encryption import encrypt_table
 
@@ -59,7 +59,9 @@ def encrypt_content(
 def segment_parquet(table: pa.Table, segment: str, keys: KeyRing, policy: EncryptionPolicy | None = None) -> bytes:
     """A segment's rows as a lake object: the segment's column types (segment_types), given
     before encrypting, the policy's columns encrypted, one snappy Parquet file."""
-    return parquet_bytes(encrypt_table(apply_segment_types(table, segment), segment, keys, policy))
+    policy = policy or load_policy()
+    encrypted = encrypt_table(apply_segment_types(table, segment), segment, keys, policy)
+    return parquet_bytes(encrypted, without_dictionary=policy.encrypted_columns(segment))
 
 
 def _read_records(content: bytes, parquet: bool) -> pa.Table:
@@ -86,7 +88,7 @@ def _cause(error: Exception) -> str:
 
 def encrypt_whole_content(content: bytes, keys: KeyRing) -> bytes:
     """Content that cannot be read as records, as one Fernet token under the newest key."""
-    return keys.fernet.encrypt(content)
+    return encrypt_bytes(content, keys)
 
 
 def quarantine_reason(text: str | None) -> str:

@@ -3,7 +3,7 @@
 The same steps as the NiFi flow, on the same core: chunks of whole records (SplitRecord),
 cleaning (CleanEcommerceCsv), the routing SQL (QueryRecord), the segments' column types,
 the encryption policy and snappy Parquet (EncryptColumns), whole rejected chunks as one
-Fernet token (EncryptWholeContent) and the output contract's object keys (UploadToS3).
+Fernet token (EncryptWholeContent) and the output contract's object keys (the flow's uploads).
 Every input row ends in a segment or in quarantine, and both are encrypted.
 
 Chunks are independent, so a file of several chunks is spread over worker processes (one
@@ -24,21 +24,19 @@ import multiprocessing
 import os
 import socket
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 
-import pyarrow as pa
-
 from .chunking import iter_record_chunks
-from .cleaning import InvalidCsv, clean_frame, read_raw_csv, routable_frame
+from .cleaning import InvalidCsv, clean_table, read_raw_table, routable_table
 from .content_encryption import encrypt_whole_content, segment_parquet
 from .fernet_tokens import parse_keys
-from .ledger import Claim, IngestRecord, claim, content_sha256, now_iso, record_duplicate
+from .ledger import Claim, IngestRecord, claim, content_sha256, ledger_key, now_iso, record_duplicate
 from .object_keys import QUARANTINE_PREFIX, chunk_id, object_key
-from .object_store import put_object
+from .object_store import put_object, s3_errors
 from .segments import QUARANTINE, split_segments
 from .settings import S3Settings
 from .store_capabilities import require_trusted_store
@@ -86,7 +84,7 @@ class ChunkIngester:
         report = ChunkReport()
         unique_id = chunk_id(position, chunk)
         try:
-            raw = read_raw_csv(chunk)
+            raw = read_raw_table(chunk)
         except InvalidCsv as error:
             report.rejected_reason = str(error)
             self._put(
@@ -96,10 +94,9 @@ class ChunkIngester:
                 reason=report.rejected_reason,
             )
             return report
-        result = clean_frame(raw)
-        report.rows_in, report.rows_clean, report.rows_quarantined = len(raw), len(result.clean), len(result.quarantine)
-        routable = pa.Table.from_pandas(routable_frame(result), preserve_index=False)
-        for route, table in split_segments(routable).items():
+        result = clean_table(raw)
+        report.rows_in, report.rows_clean, report.rows_quarantined = raw.num_rows, result.clean.num_rows, result.quarantine.num_rows
+        for route, table in split_segments(routable_table(result)).items():
             if table.num_rows:
                 prefix = QUARANTINE_PREFIX if route == QUARANTINE else route
                 body = segment_parquet(table, route, self.keyring)
@@ -131,12 +128,14 @@ def ingest_file(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ingest_date: dt.date | None = None,
     workers: int | None = None,
+    on_chunk: Callable[[int, "ChunkReport"], object] = lambda size, chunk: None,
 ) -> IngestReport:
     """Clean, segment, encrypt and upload one export, a bounded chunk at a time.
 
     `keys` is the comma-separated Fernet key list (newest first). `workers` processes
     (default: one per core) share the chunks; at most two chunks per worker are in
-    flight, so memory stays bounded however large the file is.
+    flight, so memory stays bounded however large the file is. `on_chunk` hears each
+    chunk's size in bytes and report once it is stored, in input order (a progress bar).
     """
     path = Path(path)
     parse_keys(keys)  # a malformed key fails here, before anything is read or uploaded
@@ -147,7 +146,8 @@ def ingest_file(
         digest = content_sha256(stream)
     today = dt.datetime.now(dt.timezone.utc).date()
     record = IngestRecord(digest, now_iso(), (ingest_date or today).isoformat(), path.name, run_identity(path))
-    outcome, first = claim(client, s3.bucket, record)
+    with s3_errors(f"s3://{s3.bucket}/{ledger_key(digest)}"):
+        outcome, first = claim(client, s3.bucket, record)
     if outcome is Claim.DUPLICATE:
         report.first_ingest = first
         report.duplicate_record = record_duplicate(client, s3.bucket, record, first, path.stem)
@@ -161,10 +161,13 @@ def ingest_file(
         if second is None or workers == 1:
             ingester = ChunkIngester(*ingester_args)
             for position, chunk in enumerate(chain([first], [second] if second is not None else [], chunks)):
-                report.add(ingester(position, chunk))
-        else:
-            for chunk_report in _ingest_in_processes(chain([first, second], chunks), workers, ingester_args):
+                chunk_report = ingester(position, chunk)
                 report.add(chunk_report)
+                on_chunk(len(chunk), chunk_report)
+        else:
+            for size, chunk_report in _ingest_in_processes(chain([first, second], chunks), workers, ingester_args):
+                report.add(chunk_report)
+                on_chunk(size, chunk_report)
     return report
 
 
@@ -174,14 +177,17 @@ def run_identity(path: Path) -> str:
     return f"ingest://{socket.gethostname()}{path.resolve()}?size={status.st_size}&mtime_ns={status.st_mtime_ns}"
 
 
-def _ingest_in_processes(chunks: Iterator[bytes], workers: int, ingester_args: tuple) -> Iterator[ChunkReport]:
-    """Chunk reports in input order, with no more than two chunks per worker in flight."""
+def _ingest_in_processes(chunks: Iterator[bytes], workers: int,
+                         ingester_args: tuple) -> Iterator[tuple[int, ChunkReport]]:
+    """(chunk size, chunk report) in input order, with no more than two chunks per worker in flight."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=ingester_args) as pool:
         in_flight = deque()
         for position, chunk in enumerate(chunks):
-            in_flight.append(pool.submit(_ingest_in_worker, position, chunk))
+            in_flight.append((len(chunk), pool.submit(_ingest_in_worker, position, chunk)))
             if len(in_flight) >= 2 * workers:
-                yield in_flight.popleft().result()
+                size, done = in_flight.popleft()
+                yield size, done.result()
         while in_flight:
-            yield in_flight.popleft().result()
+            size, done = in_flight.popleft()
+            yield size, done.result()

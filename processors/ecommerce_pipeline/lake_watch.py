@@ -12,10 +12,13 @@ footer (two ranged GETs, once per object version), never the object itself.
 
 import datetime as dt
 import enum
+import errno
 import io
 import json
 import os
+import secrets
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +28,8 @@ import pyarrow.parquet as pq
 from .chunking import count_records
 from .ledger import DUPLICATE_SUFFIX
 from .object_keys import QUARANTINE_PREFIX, safe_stem
-from .object_store import REASON_METADATA
+from .exit_codes import CommandFailed
+from .object_store import REASON_METADATA, s3_errors
 from .settings import S3Settings
 from .waiting import wait_until
 
@@ -51,14 +55,57 @@ class LandedObject:
         return self.key.split("/", 1)[0]
 
 
+class AlreadyWaiting(CommandFailed):
+    """A file of that name still waits in the inbox: a drop never replaces one the flow has not taken yet."""
+
+
+# A drop is complete the moment it appears, so its copy is dated this far back: past any Minimum File Age,
+# the flow lists it at its next poll instead of waiting for the age that protects files still being written.
+COMPLETE_FILE_AGE_SECONDS = 24 * 3600
+
+
 def drop_into_inbox(source: Path, inbox: Path) -> Path:
-    """Copies `source` into `inbox` under its own name, appearing there whole (hidden copy, then rename)."""
+    """Copies `source` into `inbox` under its own name, appearing there whole and ready to be taken.
+
+    The copy is written under a hidden name (the listing ignores hidden files), dated
+    COMPLETE_FILE_AGE_SECONDS back and then hard-linked to its name, which fails rather than
+    replace a file of that name still waiting for the flow. A file that appears whole need not
+    wait for the minimum file age, which only files written in place (a plain `cp`, an exporter
+    writing slowly) need.
+    """
     inbox.mkdir(parents=True, exist_ok=True)
-    partial = inbox / f".{source.name}.part"
-    shutil.copyfile(source, partial)
     target = inbox / source.name
-    os.replace(partial, target)
+    if target.exists():
+        raise _already_waiting(target)
+    partial = inbox / f".{source.name}.{secrets.token_hex(4)}.part"  # hidden: the listing skips it
+    # Created as any new file is (0666 less the umask), not owner-only: NiFi may run as another user (Docker: uid 1000).
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    try:
+        shutil.copyfile(source, partial)
+        complete = time.time() - COMPLETE_FILE_AGE_SECONDS
+        os.utime(partial, (complete, complete))
+        _publish_without_replacing(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     return target
+
+
+def _publish_without_replacing(partial: Path, target: Path) -> None:
+    try:
+        os.link(partial, target)  # atomic, and refuses an existing name (rename would replace it)
+    except FileExistsError:
+        raise _already_waiting(target) from None
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        if target.exists():  # a file system without hard links: check, then rename
+            raise _already_waiting(target) from None
+        os.rename(partial, target)
+
+
+def _already_waiting(target: Path) -> AlreadyWaiting:
+    return AlreadyWaiting(f"{target} is still waiting for the flow: not replaced; drop your file again once "
+                          "the flow has taken that one, or under another name")
 
 
 class LakeWatch:
@@ -140,30 +187,45 @@ def outcome(objects: list[LandedObject], records: int) -> Outcome | None:
     return Outcome.STORED if stored else None
 
 
-def wait_until_landed(watch: LakeWatch, source: Path, records: int, timeout: float,
-                      progress: Callable[[str], None] = print,
-                      on_start: Callable[[], object] = lambda: None) -> tuple[Outcome, list[LandedObject]]:
-    """Notes the time, calls `on_start` (the drop), then polls until the objects written since settle the file.
+def drop_time() -> dt.datetime:
+    """The moment to note before a drop: objects the flow writes for it are LastModified after it
+    (S3 keeps whole seconds)."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(seconds=1)
+
+
+class NotLandedInTime(CommandFailed, TimeoutError):
+    """The flow did not store a dropped file within the wait."""
+
+
+def wait_until_landed(watch: LakeWatch, source: Path, records: int, dropped_at: dt.datetime, timeout: float,
+                      on_poll: Callable[[int, list[LandedObject]], object] = lambda rows, objects: None,
+                      progress: Callable[[str], object] | None = None) -> tuple[Outcome, list[LandedObject]]:
+    """Polls until the objects written since `dropped_at` (drop_time() before the drop) settle the file.
 
     Objects an earlier drop of the same file left (same keys, since keys derive from the
-    content) count only once they are rewritten.
+    content) count only once they are rewritten. `on_poll` hears the rows stored so far and
+    the objects after each poll (a progress bar); `progress`, if given, a line every 5 s (a log).
     """
-    dropped_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) - dt.timedelta(seconds=1)
-    on_start()
     objects: list[LandedObject] = []
 
     def settled() -> tuple[Outcome, list[LandedObject]] | None:
-        objects[:] = watch.landed(safe_stem(source.stem), since=dropped_at)
+        with s3_errors(f"s3://{watch.bucket}/ (the objects of {source.name})"):
+            objects[:] = watch.landed(safe_stem(source.stem), since=dropped_at)
+        on_poll(stored_rows(objects), list(objects))
         found = outcome(objects, records)
         return (found, list(objects)) if found is not None else None
 
     def stored() -> str:
-        rows = sum(landed.rows or 0 for landed in objects if landed.prefix in ("order_info", QUARANTINE_PREFIX))
-        return f"{rows} of {records} rows in the lake ({len(objects)} objects)"
+        return f"{stored_rows(objects)} of {records} rows in the lake ({len(objects)} objects)"
 
     return wait_until(settled, source.name, timeout, progress_every=5, report=progress, pending=stored,
-                      error=lambda message: TimeoutError(f"{message}: is the flow deployed and running? "
-                                                         "see `python deploy_flow.py status`"))
+                      error=lambda message: NotLandedInTime(f"{message}: is the flow deployed and running? "
+                                                            "see `python3 deploy_flow.py status`"))
+
+
+def stored_rows(objects: list[LandedObject]) -> int:
+    """Rows of a file the lake holds: each input row ends in order_info or in quarantine."""
+    return sum(landed.rows or 0 for landed in objects if landed.prefix in ("order_info", QUARANTINE_PREFIX))
 
 
 def records_in(source: Path) -> int:

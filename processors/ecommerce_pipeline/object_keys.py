@@ -10,6 +10,8 @@ import hashlib
 import re
 
 QUARANTINE_PREFIX = "_quarantine"
+# Where lake maintenance (rotation, erasure) keeps its records: progress journals, erasure audits.
+MAINTENANCE_PREFIX = "_maintenance/"
 # The flow's "Stamp ingest date and source" applies the same two patterns in NiFi's expression language.
 UNSAFE_STEM_CHARACTER = "[^A-Za-z0-9._-]"
 LEADING_DOT = "^[.]"

@@ -1,4 +1,5 @@
-"""Puts to an S3-compatible store (MinIO, SeaweedFS, AWS S3), shared by the command-line tools and the NiFi processors.
+"""Puts to an S3-compatible store (MinIO, SeaweedFS, AWS S3), for the command-line tools and the processors that
+talk to S3 themselves.
 
 Needs only boto3, so a NiFi processor that declares nothing else can import it.
 """
@@ -8,15 +9,35 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import (
+    BotoCoreError, ClientError, ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError,
+    ParamValidationError, ReadTimeoutError,
+)
+
+from .exit_codes import CommandFailed, ConfigurationMissing, ServiceUnreachable
 
 REASON_METADATA = "reason"
 METADATA_LIMIT = 1024  # characters; S3 allows 2 KB of user metadata per object in all
 _CONTROL_TO_SPACE = dict.fromkeys([*range(32), 127], " ")
 
 
-class StorageError(RuntimeError):
+# What the store answers when it is there but cannot serve (distributed MinIO without quorum, overload).
+UNAVAILABLE_CODES = {"ServiceUnavailable", "SlowDown", "XMinioServerNotInitialized", "503"}
+# What it answers to credentials it does not know: the settings are wrong, not the request.
+REJECTED_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch"}
+UNREACHABLE_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+
+
+class StorageError(CommandFailed):
     """Reading or writing an object failed for a reason other than a missing one."""
+
+
+class StoreUnreachable(StorageError, ServiceUnreachable):
+    """The S3 store did not answer (down, wrong endpoint, no quorum)."""
+
+
+class CredentialsRejected(StorageError, ConfigurationMissing):
+    """The store does not know the access key, or the secret does not match it: fix the settings."""
 
 
 def s3_client(
@@ -91,15 +112,28 @@ def s3_errors(location: str):
     """Turns boto3's errors into one-line errors that name the object and never a credential."""
     try:
         yield
-    except ClientError as error:
+    except (ClientError, BotoCoreError) as error:
+        raise storage_error(error, location) from None
+
+
+def storage_error(error: ClientError | BotoCoreError, location: str) -> Exception:
+    """boto3's error as one of ours, by what it means to the caller (and to an exit status):
+    a missing object, a store that does not answer, rejected credentials, or a refusal."""
+    if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         if code in {"NoSuchKey", "NoSuchBucket", "404"}:
-            raise FileNotFoundError(f"{location} does not exist ({code})") from None
-        raise StorageError(f"{location}: S3 refused the request ({code or _one_line(error)})") from None
-    except ParamValidationError as error:
-        raise StorageError(f"{location}: not a valid S3 request ({_one_line(error)})") from None
-    except BotoCoreError as error:
-        raise StorageError(f"{location}: cannot reach S3 ({_one_line(error)})") from None
+            return FileNotFoundError(f"{location} does not exist ({code})")
+        if code in UNAVAILABLE_CODES:
+            return StoreUnreachable(f"{location}: the S3 store cannot serve requests now ({code})")
+        if code in REJECTED_CREDENTIAL_CODES:
+            return CredentialsRejected(f"{location}: the S3 store rejected the credentials ({code}): "
+                                       "check the access key and secret in .env")
+        return StorageError(f"{location}: S3 refused the request ({code or _one_line(error)})")
+    if isinstance(error, ParamValidationError):
+        return StorageError(f"{location}: not a valid S3 request ({_one_line(error)})")
+    if isinstance(error, UNREACHABLE_ERRORS):
+        return StoreUnreachable(f"{location}: cannot reach S3 ({_one_line(error)})")
+    return StorageError(f"{location}: the S3 request failed ({_one_line(error)})")
 
 
 def _one_line(error: Exception) -> str:

@@ -2,7 +2,9 @@
 
 S3 objects go through the same boto3 client as the rest of the tools (MinIO endpoint
 and credentials from the settings), read and written whole: lake files are one
-NiFi batch each, small enough to hold in memory.
+NiFi batch each, small enough to hold in memory. Each call names the identity it acts
+as (settings.S3_ACCOUNTS): reads default to the read-only analyst, writes to the
+maintainer, the one identity that may rewrite lake objects.
 """
 
 import os
@@ -29,12 +31,12 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def read_parquet(location: str, settings: dict[str, str] | None = None) -> pa.Table:
+def read_parquet(location: str, settings: dict[str, str] | None = None, account: str = "analyst") -> pa.Table:
     """The table at a local path or `s3://bucket/key` (S3 settings default to env and `.env`)."""
     if is_s3_uri(location):
         bucket, key = split_s3_uri(location)
         with s3_errors(location):
-            body = _client(settings).get_object(Bucket=bucket, Key=key)["Body"].read()
+            body = _client(settings, account).get_object(Bucket=bucket, Key=key)["Body"].read()
         source = pa.BufferReader(body)
     else:
         if not Path(location).is_file():
@@ -46,11 +48,12 @@ def read_parquet(location: str, settings: dict[str, str] | None = None) -> pa.Ta
         raise StorageError(f"{location} is not a readable Parquet file: {error}") from None
 
 
-def write_parquet(table: pa.Table, location: str, settings: dict[str, str] | None = None) -> None:
+def write_parquet(table: pa.Table, location: str, settings: dict[str, str] | None = None,
+                  account: str = "maintainer") -> None:
     if is_s3_uri(location):
         bucket, key = split_s3_uri(location)
         with s3_errors(location):
-            _client(settings).put_object(Bucket=bucket, Key=key, Body=parquet_bytes(table))
+            _client(settings, account).put_object(Bucket=bucket, Key=key, Body=parquet_bytes(table))
     else:
         replace_file(Path(location), parquet_bytes(table))
 
@@ -75,5 +78,5 @@ def replace_file(target: Path, body: bytes) -> None:
         raise
 
 
-def _client(settings: dict[str, str] | None):
-    return S3Settings.from_settings(settings if settings is not None else load_settings()).client()
+def _client(settings: dict[str, str] | None, account: str):
+    return S3Settings.from_settings(settings if settings is not None else load_settings(), account).client()

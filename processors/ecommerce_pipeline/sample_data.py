@@ -15,7 +15,7 @@ import csv
 import datetime
 import random
 from functools import lru_cache
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 from os import PathLike
 
@@ -258,8 +258,11 @@ def write_sample_csv(
     bad_row_fraction: float = 0.0,
     bom: bool = False,
     crlf: bool = False,
+    on_batch: Callable[[int], object] = lambda rows: None,
 ) -> int:
-    """Write a header and `rows` generated rows to `path` in batches; return the rows written."""
+    """Write a header and `rows` generated rows to `path` in batches; return the rows written.
+
+    `on_batch` hears the rows of each batch once written (a progress bar)."""
     written = 0
     rows_iter = iter_sample_rows(rows, seed, bad_row_fraction)
     with open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as out:
@@ -268,4 +271,5 @@ def write_sample_csv(
         while batch := list(islice(rows_iter, BATCH_ROWS)):
             writer.writerows(batch)
             written += len(batch)
+            on_batch(len(batch))
     return written

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from .exit_codes import ConfigurationMissing
+
 ENV_FILE_VARIABLE = "ECOMMERCE_PIPELINE_ENV_FILE"
 DEFAULT_PORTS = {
     "MINIO_API_PORT": "9000", "MINIO_CONSOLE_PORT": "9001", "NIFI_HTTPS_PORT": "8443",
@@ -26,7 +28,7 @@ DEFAULT_BUCKET = "ecommerce-lake"
 PLACEHOLDERS = ("change-me", "replace-with")  # .env.example's values, never real ones
 
 
-class MissingSetting(RuntimeError):
+class MissingSetting(ConfigurationMissing):
     """A required variable is in neither the environment nor `.env`."""
 
 

@@ -7,14 +7,17 @@ from ecommerce_pipeline.ledger import (
     Claim, IngestRecord, claim, duplicate_reason, now_iso, record_duplicate,
 )
 from ecommerce_processors import s3_properties
+from ecommerce_processors.py4j_sockets import send_without_delay
 
+
+send_without_delay()
 
 class CheckIngestLedger(FlowFileTransform):
     class Java:
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.2.0"
+        version = "0.3.0"
         description = """Claims a file's content in the ingest ledger that lives with the lake (_ingested/<SHA-256>,
             written with a conditional put) before anything of it is stored. New content goes to success; so
             does NiFi's replay of the FlowFile that claimed it (same Identity), with ingest.date set to the first

@@ -8,8 +8,10 @@ from ecommerce_pipeline.policy import PolicyError, load_policy
 from ecommerce_pipeline.table_encryption import MissingPolicyColumns
 from ecommerce_processors import fernet_properties
 from ecommerce_processors.py4j_content import decode_content_in_one_call
+from ecommerce_processors.py4j_sockets import send_without_delay
 
 decode_content_in_one_call()
+send_without_delay()
 
 
 class EncryptColumns(FlowFileTransform):
@@ -17,7 +19,7 @@ class EncryptColumns(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.2.0"
+        version = "0.3.0"
         description = """Encrypts the columns that the encryption policy names for a segment with Fernet, a whole
             column at a time. Records may be CSV (every value read as text) or Parquet. With Output Format Parquet
             they leave as one snappy Parquet file with the segment's column types (order_date a date,
@@ -26,7 +28,7 @@ class EncryptColumns(FlowFileTransform):
             cryptography's Fernet decrypts with the key. Keys are a comma-separated list, newest first: the first
             encrypts, so keys can be rotated while older data still decrypts."""
         tags = ["encryption", "fernet", "pii", "columns", "csv", "parquet"]
-        dependencies = ["pandas==3.1.1", "pyarrow==26.0.1", "cryptography==48.0.0"]
+        dependencies = ["pandas==3.1.1", "pyarrow==26.0.1"]
 
     FERNET_KEYS = fernet_properties.FERNET_KEYS
     SEGMENT = PropertyDescriptor(

@@ -5,8 +5,10 @@ from ecommerce_pipeline.content_encryption import encrypt_whole_content, quarant
 from ecommerce_pipeline.object_keys import fragment_chunk_id
 from ecommerce_processors import fernet_properties
 from ecommerce_processors.py4j_content import decode_content_in_one_call
+from ecommerce_processors.py4j_sockets import send_without_delay
 
 decode_content_in_one_call()
+send_without_delay()
 
 
 class EncryptWholeContent(FlowFileTransform):
@@ -14,7 +16,7 @@ class EncryptWholeContent(FlowFileTransform):
         implements = ["org.apache.nifi.python.processor.FlowFileTransform"]
 
     class ProcessorDetails:
-        version = "0.2.0"
+        version = "0.3.0"
         description = """Encrypts the whole content of a FlowFile as one Fernet token, for content that could not
             be read as records (a file SplitRecord cannot parse, a chunk CleanEcommerceCsv rejects whole, records
             whose encryption failed): quarantine stores it encrypted like everything else. The token is a standard
@@ -23,7 +25,7 @@ class EncryptWholeContent(FlowFileTransform):
             object metadata, so it must name a cause, never quote content); chunk.id is set from fragment.index
             and the plaintext when the FlowFile has none yet."""
         tags = ["encryption", "fernet", "quarantine", "pii"]
-        dependencies = ["pandas==3.1.1", "pyarrow==26.0.1", "cryptography==48.0.0"]
+        dependencies = ["pandas==3.1.1", "pyarrow==26.0.1"]
 
     FERNET_KEYS = fernet_properties.FERNET_KEYS
     REASON = PropertyDescriptor(

@@ -15,7 +15,7 @@ class GetLandingBucketObject(FlowFileSource):
         implements = ["org.apache.nifi.python.processor.FlowFileSource"]
 
     class ProcessorDetails:
-        version = "0.2.0"
+        version = "0.3.0"
         description = """Gets CSV exports uploaded under a prefix of an S3-compatible bucket (MinIO), one object per
             run, oldest first, and hands each on as a FlowFile named after the object (filename, landing.key,
             landing.etag and landing.take attributes; landing.take names this upload of the key). Each upload is

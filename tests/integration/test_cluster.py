@@ -6,16 +6,20 @@ chunks are processed on every node; every row lands exactly once; no file is ing
 (the bucket keeps versions: with no fault every key has one; and one FETCH provenance event
 per file), also for a file moved in with a day-old mtime; the primary node killed mid-file
 (JVM and Python processes, as a power cut would) and one MinIO server killed mid-file lose and
-duplicate nothing; Chromium logs in on a node that is not the coordinator (each node signs its
-own login tokens).
+duplicate nothing, and `nifi/stack status` fails naming the dead node; every node serves its metrics to
+the stack's metrics certificate; Chromium logs in on a node that is not the coordinator (each node signs
+its own login tokens).
 """
 
+import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.request
 import uuid
 
 import pytest
@@ -27,10 +31,11 @@ from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings
 from inbox import drop, lake_key, move_in_aged, wait_for_rows, wait_until_taken
 from lake import assert_lake_holds_exactly
+from lake_tools import assert_erase_finds_the_flow_s_rows, assert_query_reads_the_flow_s_rows, tagged_export
 from nifi.provisioning.env_file import read_env as settings
 from nifi.provisioning.layout import minio_servers, nifi_nodes
 from nifi.provisioning.nifi_api import NiFiApi, NiFiApiError
-from nifi.provisioning.paths import NIFI_CA_CERT
+from nifi.provisioning.paths import METRICS_CLIENT_CERT, METRICS_CLIENT_KEY, NIFI_CA_CERT
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
@@ -177,6 +182,11 @@ def test_the_primary_node_killed_mid_file_loses_and_duplicates_nothing(cluster, 
     os.killpg(int((REPO / ".stack" / f"{victim.service}.pid").read_text()), signal.SIGKILL)
     killed = time.monotonic()
     print(f"\nkilled {victim.service} (roles: {', '.join(roles[victim.https_port])})")
+    status = subprocess.run([sys.executable, str(STACK), "status", "--json"], capture_output=True, text=True, cwd=REPO,
+                            timeout=300)
+    unhealthy = [service["service"] for service in json.loads(status.stdout)["services"] if not service["healthy"]]
+    # the survivors may also count as unhealthy for a while, until they elect a new coordinator
+    assert status.returncode == 69 and victim.service in unhealthy, status.stdout + status.stderr
 
     second, second_expected = export(30_000, seed=53)
     drop(second)
@@ -210,8 +220,24 @@ def test_a_minio_server_killed_mid_file_loses_nothing(cluster, export):
     assert fetches(api, path.name) == 1
 
 
+def test_the_lake_tools_work_on_distributed_minio(cluster, export):
+    """query (analyst) and erase --dry-run (maintainer, every version) against one of the MinIO servers."""
+    path, _ = export(3_000, seed=58)  # a name whose objects the fixture removes afterwards
+    tag, expected = tagged_export(path, 3_000, seed=58)
+    drop(path)
+    wait_for_rows(cluster, path.stem, rows_in(expected), timeout=WAIT_SECONDS)
+    env = {**os.environ, "S3_ENDPOINT_URL": cluster.endpoint_url}
+
+    def run_cli(*args):
+        return subprocess.run([sys.executable, "-m", "ecommerce_pipeline.cli", *args], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    assert_query_reads_the_flow_s_rows(run_cli, tag, expected)
+    assert_erase_finds_the_flow_s_rows(run_cli, expected)
+
+
 def test_status_names_every_node_primary_and_coordinator(cluster):
-    status = stack("status").stdout
+    status = stack("status").stdout  # exit 0: every MinIO server, ZooKeeper server and node answers
     lines = [line for line in status.splitlines() if line.startswith("nifi-node-")]
     assert len(lines) == NODES and all(", connected" in line for line in lines), status
     assert status.count("primary node") == 1 and status.count("cluster coordinator") == 1, status
@@ -221,6 +247,18 @@ def test_status_names_every_node_primary_and_coordinator(cluster):
         login(nifi_nodes(settings(), NODES)[1]).get("/controller/cluster")
     except NiFiApiError as error:
         pytest.fail(f"the second node refused its own login: {error}")
+
+
+def test_every_node_serves_metrics_to_the_stacks_metrics_certificate(cluster):
+    context = ssl.create_default_context(cafile=str(NIFI_CA_CERT))
+    context.load_cert_chain(METRICS_CLIENT_CERT, METRICS_CLIENT_KEY)
+    for node in nifi_nodes(settings(), NODES):
+        url = f"https://localhost:{node.https_port}/nifi-api/flow/metrics/prometheus"
+        with urllib.request.urlopen(url, context=context, timeout=60) as response:
+            text = response.read().decode()
+        assert 'component_name="Clean rows"' in text and "cluster_connected_node_count" in text, node.service
+        connected = next(line for line in text.splitlines() if line.startswith("cluster_connected_node_count"))
+        assert connected.endswith(f" {float(NODES)}"), connected
 
 
 def test_the_ui_logs_in_on_a_node_that_is_not_the_coordinator(cluster, tmp_path):

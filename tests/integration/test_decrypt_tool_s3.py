@@ -13,7 +13,9 @@ from ecommerce_pipeline.fernet_tokens import generate_key
 from ecommerce_pipeline.ingest import ingest_file
 from ecommerce_pipeline.parquet_io import StorageError
 from ecommerce_pipeline.sample_data import write_sample_csv
-from ecommerce_pipeline.settings import S3Settings
+from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
+
+from conftest import REPO
 
 pytestmark = [pytest.mark.integration, pytest.mark.stores]
 
@@ -29,12 +31,14 @@ def ingested(minio, tmp_path):
 
 
 def run_tool(minio, keys, *args):
+    """The tool with the analyst's read-only identity alone: the admin's is not in its environment."""
+    analyst = S3Settings.from_settings(load_settings(env_file(REPO)), "analyst")
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if not name.startswith(("S3_", "MINIO_"))},
         "FERNET_KEYS": keys,
         "S3_ENDPOINT_URL": minio.endpoint_url,
-        "MINIO_ROOT_USER": minio.access_key,
-        "MINIO_ROOT_PASSWORD": minio.secret_key,
+        "S3_ANALYST_ACCESS_KEY": analyst.access_key,
+        "S3_ANALYST_SECRET_KEY": analyst.secret_key,
     }
     return subprocess.run(
         [sys.executable, "-m", "ecommerce_pipeline.cli", "--env-file", "/nonexistent", *args],
@@ -60,7 +64,7 @@ def test_decrypt_with_a_wrong_key_fails_clearly_and_writes_nothing(minio, ingest
     out = tmp_path / "never.csv"
     wrong = generate_key()
     result = run_tool(minio, wrong, "decrypt", f"s3://{minio.bucket}/{report.objects[0]}", str(out))
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert wrong not in result.stderr + result.stdout and key not in result.stderr + result.stdout
     assert not out.exists()
@@ -69,7 +73,7 @@ def test_decrypt_with_a_wrong_key_fails_clearly_and_writes_nothing(minio, ingest
 def test_decrypt_names_a_missing_object(minio, ingested, tmp_path):
     _, key, _ = ingested
     result = run_tool(minio, key, "decrypt", f"s3://{minio.bucket}/customer_info/none.parquet", str(tmp_path / "x.csv"))
-    assert result.returncode == 2 and "does not exist" in result.stderr
+    assert result.returncode == 1 and "does not exist" in result.stderr
 
 
 def test_ingest_with_s3_unreachable_fails_with_a_clear_error(minio, tmp_path):

@@ -15,8 +15,11 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
+import sys
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 
@@ -30,7 +33,9 @@ from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.settings import S3Settings, load_settings
 from inbox import drop, lake_key, wait_for_quarantined_file, wait_for_rows
 from lake import assert_lake_holds_exactly, assert_no_plaintext, keys_of, read_objects, write_bad_export
-from nifi.provisioning.paths import DOCKER_CA_CERT
+from lake_tools import assert_erase_finds_the_flow_s_rows, assert_query_reads_the_flow_s_rows, tagged_export
+from nifi.provisioning.docker_images import IMAGE_PYTHON
+from nifi.provisioning.paths import DOCKER_CA_CERT, DOCKER_METRICS_CLIENT_CERT, DOCKER_METRICS_CLIENT_KEY
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]
 
@@ -39,7 +44,7 @@ DOCKER_COMMAND = re.compile(r"^<!-- docker-command -->\n\n {4}(\S.*)$", re.MULTI
 SAMPLE = REPO / "data" / "sample" / "ecommerce_sample.csv"
 COMMAND_TIMEOUT = 1800
 ENGINE_TIMEOUT = 120
-TOOLS = {"dockerd": "docker.io", "mmdebstrap": "mmdebstrap"}  # tool: the Debian package that brings it
+TOOLS = {"dockerd": "docker.io"}  # tool: the Debian package that brings it (mmdebstrap: `nifi/stack images` does)
 
 
 def docker_commands() -> list[str]:
@@ -56,7 +61,8 @@ def engine_answers() -> bool:
 def docker_engine(tmp_path_factory):
     """A running Docker engine: the one there is, else docker.io installed and dockerd started (and stopped after).
 
-    mmdebstrap comes along: `nifi/stack images` makes the base image with it when no registry serves one.
+    Nothing else: what README's Docker commands need beyond the engine (mmdebstrap, to make the
+    base image when no registry serves one), `nifi/stack images` installs itself.
     """
     missing = [package for tool, package in TOOLS.items() if not shutil.which(tool)]
     if missing:
@@ -158,6 +164,21 @@ def test_a_messy_export_and_a_broken_file_are_stored_or_quarantined_once(compose
     assert Fernet(lake_key()).decrypt(stored["Body"].read()) == broken_content
 
 
+def test_the_lake_tools_work_on_the_compose_stack_s_minio(compose_stack, tmp_path):
+    """query (analyst) and erase --dry-run (maintainer) from the host, with the endpoint and credentials alone."""
+    export = tmp_path / f"lake-tools-{uuid.uuid4().hex[:8]}.csv"
+    tag, expected = tagged_export(export, 2_000, seed=43)
+    drop(export)
+    wait_for_rows(compose_stack.minio, export.stem, 2_000)
+
+    def run_cli(*args):
+        return subprocess.run([sys.executable, "-m", "ecommerce_pipeline.cli", *args], cwd=REPO, env=compose_stack.env,
+                              capture_output=True, text=True, timeout=600)
+
+    assert_query_reads_the_flow_s_rows(run_cli, tag, expected)
+    assert_erase_finds_the_flow_s_rows(run_cli, expected)
+
+
 def test_nifi_runs_as_uid_1000_from_the_nar_without_pip_or_virtualenvs(compose_stack):
     listing = compose_stack.compose("exec", "-T", "--user", "1000", "nifi", "python3", "-c", (
         "import json, os, pathlib; print(json.dumps({'processes': [(p.stat().st_uid, (p / 'cmdline').read_bytes()"
@@ -174,6 +195,38 @@ def test_nifi_runs_as_uid_1000_from_the_nar_without_pip_or_virtualenvs(compose_s
     assert not found["python_work"], "NiFi made a virtualenv instead of using the NAR's bundled dependencies"
     pip = compose_stack.compose("exec", "-T", "--user", "1000", "nifi", "python3", "-m", "pip", "--version")
     assert pip.returncode != 0 and "No module named pip" in pip.stderr, "the image has no pip"
+
+
+LOADED_FERNET = """
+import json, pathlib, sys
+loaded = set()
+for maps in pathlib.Path('/proc').glob('[0-9]*/maps'):
+    try:
+        loaded |= {line.split()[-1] for line in maps.read_text().splitlines() if line.endswith('_fernet.abi3.so')}
+    except OSError:
+        pass
+print(json.dumps({'python': '%d.%d' % sys.version_info[:2], 'loaded': sorted(loaded)}))
+"""
+
+
+def test_the_processors_encrypt_with_the_nar_s_compiled_fernet_on_the_image_s_python(compose_stack):
+    """The abi3 module built on the host is mapped into the container's Python processors, from the NAR
+    (README's commands, run by the fixture, had the sample encrypted in there)."""
+    found = compose_stack.compose("exec", "-T", "--user", "1000", "nifi", "python3", "-c", LOADED_FERNET)
+    assert found.returncode == 0, found.stderr
+    report = json.loads(found.stdout)
+    assert report["python"] == IMAGE_PYTHON
+    assert report["loaded"], "no process of the container has loaded _fernet.abi3.so"
+    assert all(path.startswith("/var/lib/ecommerce-pipeline/nifi/work/") for path in report["loaded"]), report
+
+
+def test_the_exported_metrics_certificate_scrapes_the_containers_nifi(compose_stack):
+    context = ssl.create_default_context(cafile=str(DOCKER_CA_CERT))
+    context.load_cert_chain(DOCKER_METRICS_CLIENT_CERT, DOCKER_METRICS_CLIENT_KEY)
+    url = f"https://localhost:{compose_stack.nifi.port}/nifi-api/flow/metrics/prometheus"
+    with urllib.request.urlopen(url, context=context, timeout=60) as response:
+        text = response.read().decode()
+    assert 'component_name="Clean rows"' in text and 'destination_name="Upload to lake"' in text
 
 
 @pytest.fixture

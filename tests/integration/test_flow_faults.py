@@ -6,6 +6,8 @@ object keys must turn that into exactly-once in the lake.
 """
 
 import gzip
+import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +18,7 @@ import pytest
 
 from conftest import REPO, STACK, deploy_flow
 from ecommerce_pipeline.cleaning import read_raw_csv
+from ecommerce_pipeline.ledger import ledger_keys
 from ecommerce_pipeline.settings import S3_ACCOUNTS, env_file, load_settings
 from ecommerce_pipeline.waiting import wait_until
 from lake import assert_lake_holds_exactly, delete_objects, keys_of
@@ -50,7 +53,9 @@ def test_nifi_killed_with_sigkill_mid_file_resumes_and_stores_every_row_once(min
     time.sleep(2)  # let chunks get into the Python processors and the uploads
     pid = int((REPO / ".stack" / "nifi.pid").read_text())
     os.killpg(pid, signal.SIGKILL)  # the JVM and its Python processes, as a power cut would
-    assert "nifi: stopped" in stack("status").stdout
+    status = subprocess.run([sys.executable, str(STACK), "status"], capture_output=True, text=True, cwd=REPO)
+    assert status.returncode == 69 and "nifi: stopped" in status.stdout, status.stdout + status.stderr
+    assert status.stdout.splitlines()[-1] == "not healthy: nifi"
     restarted = time.monotonic()
     stack("up", "nifi")
     objects = wait_for_rows(minio, path.stem, rows)
@@ -69,12 +74,40 @@ def test_minio_down_for_a_minute_mid_file_loses_and_duplicates_nothing(minio, de
         assert "cannot reach S3" in status.stdout, status.stdout
         queued = int(status.stdout.split("queued in the group: ")[1].split()[0])
         assert queued > 0, "the objects wait in the queue while MinIO is down"
+        assert status.returncode == 1, "FlowFiles penalised in a retry loop make the flow unhealthy"
+        report = json.loads(deploy_flow("status", "--json").stdout)
+        assert any("penalised FlowFile(s): failed and looping back" in p for p in report["problems"]), report
+        stack_status = subprocess.run([sys.executable, str(STACK), "status", "--json"], capture_output=True,
+                                      text=True, cwd=REPO)
+        services = {s["service"]: s["healthy"] for s in json.loads(stack_status.stdout)["services"]}
+        assert stack_status.returncode == 69 and services == {"minio": False, "nifi": True}, stack_status.stdout
     finally:
         stack("up", "minio")
     returned = time.monotonic()
     objects = wait_for_rows(minio, path.stem, rows)
     print(f"\nMinIO down 60 s: every row in the lake {time.monotonic() - returned:.0f}s after it came back")
     assert_lake_holds_exactly(objects, expected, lake_key())
+
+
+def test_minio_down_while_the_objects_are_uploaded_retries_and_re_signs_until_stored(minio, deployed_flow, export):
+    """The outage starts once the file is claimed in the ledger, so it hits the uploads (InvokeHTTP with the
+    signature SignS3Upload made): they fail, back off and are signed again, and every row is stored once."""
+    path, expected = export(60_000, seed=47)
+    rows = len(expected.clean) + len(expected.quarantine)
+    claimed = ledger_keys(minio.client(), minio.bucket)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    drop(path)
+    wait_until(lambda: any(digest in key for key in ledger_keys(minio.client(), minio.bucket) - claimed),
+               f"{path.name} to be claimed in the ledger", 300, every=0.2, report=None, error=pytest.fail.Exception)
+    stack("down", "minio")
+    try:
+        time.sleep(60)
+        status = deploy_flow("status")
+        queued = int(status.stdout.split("queued in the group: ")[1].split()[0])
+        assert queued > 0, "the objects wait in the queue while MinIO is down"
+    finally:
+        stack("up", "minio")
+    assert_lake_holds_exactly(wait_for_rows(minio, path.stem, rows), expected, lake_key())
 
 
 def nifi_files():

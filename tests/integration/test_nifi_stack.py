@@ -67,7 +67,7 @@ def test_the_flow_s_processors_and_services_are_installed(nifi):
     bearer = token(nifi)
     processors = {t["type"].rsplit(".", 1)[-1] for t in json.loads(call(nifi, "/flow/processor-types", bearer)[1])["processorTypes"]}
     assert {"GetFile", "SplitRecord", "QueryRecord", "ConvertRecord", "UpdateAttribute", "PutFile", "RouteOnAttribute",
-            "CleanEcommerceCsv", "EncryptColumns", "EncryptWholeContent", "UploadToS3"} <= processors
+            "CleanEcommerceCsv", "EncryptColumns", "EncryptWholeContent", "SignS3Upload"} <= processors
     services = {t["type"].rsplit(".", 1)[-1] for t in json.loads(call(nifi, "/flow/controller-service-types", bearer)[1])["controllerServiceTypes"]}
     assert {"CSVReader", "CSVRecordSetWriter"} <= services
 

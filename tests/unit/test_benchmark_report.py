@@ -95,3 +95,11 @@ def test_each_store_s_flow_runs_have_their_own_key_and_are_compared_with_minio_s
     assert label("e[SeaweedFS]") == "e NiFi flow with SeaweedFS"
     assert f"| {label('e[SeaweedFS]')} |  | 1,000 | 1 | 22.00 | 45 | e | 91 | 0.50 |" in text
     assert "| 4.0 / 8.0 / 3.0 |" in text  # the store's CPU, whichever store
+
+
+def test_encryption_rates_of_each_approach_and_the_compiled_one_against_per_value():
+    encryption = {key: {"runs": [{"values": 8_000}], "median": summary(seconds)}
+                  for key, seconds in (("d1", 2.0), ("d3", 0.1), ("d4", 0.05))}
+    text = render({"sizes": {"1000": {"input_bytes": 2_000_000, "failures": {}, "approaches": encryption}}}, ENVIRONMENT)
+    assert "| 1,000 | 8,000 | 4,000 | — | 80,000 | 160,000 | — | 20.0× |" in text
+    assert "| 1,000 | — | — | — | — | 20.0× | — | — | — | — |" in text  # d3/d1 among the speed ratios

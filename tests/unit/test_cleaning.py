@@ -14,9 +14,12 @@ from ecommerce_pipeline.cleaning import (
     InvalidCsv,
     clean_chunk,
     clean_frame,
-    frame_to_csv_bytes,
+    clean_table,
     read_csv_as_text,
     read_raw_csv,
+    read_raw_table,
+    routable_table,
+    table_to_csv_bytes,
 )
 from ecommerce_pipeline.columns import CLEAN_COLUMNS, QUARANTINE_REASON_COLUMN, RAW_COLUMNS
 from ecommerce_pipeline.sample_data import write_sample_csv
@@ -83,8 +86,8 @@ def test_tricky_address_and_unicode_names_survive_read_clean_write():
         raw_row(Shipping_Address=TRICKY_ADDRESS, First_Name="Zoë", Last_Name="Müller-Lüdenscheidt"),
         raw_row(Order_ID="ORD-2", First_Name="太郎", Last_Name="山田", Delivery_Address=TRICKY_ADDRESS),
     ]
-    clean = clean_frame(read_raw_csv(export_bytes(*rows))).clean
-    written = pd.read_csv(io.BytesIO(frame_to_csv_bytes(clean)), dtype=str, keep_default_na=False)
+    routable = routable_table(clean_table(read_raw_table(export_bytes(*rows))))
+    written = pd.read_csv(io.BytesIO(table_to_csv_bytes(routable)), dtype=str, keep_default_na=False)
     assert written.at[0, "shipping_address"] == TRICKY_ADDRESS
     assert written.at[1, "delivery_address"] == TRICKY_ADDRESS
     assert written["first_name"].tolist() == ["Zoë", "太郎"]
@@ -302,8 +305,8 @@ def test_clean_frame_accepts_frames_built_in_code():
 
 
 def test_csv_output_has_iso_dates_cent_amounts_and_empty_nulls():
-    clean = clean_one(Total_Purchase_Value="$1,234.5", Order_Date="11/12/2020", Email_Address="").clean
-    written = frame_to_csv_bytes(clean).decode("utf-8")
+    raw = read_raw_table(export_bytes(raw_row(Total_Purchase_Value="$1,234.5", Order_Date="11/12/2020", Email_Address="")))
+    written = table_to_csv_bytes(routable_table(clean_table(raw))).decode("utf-8")
     header, record = csv.reader(io.StringIO(written))
     values = dict(zip(header, record, strict=True))
     assert values["total_purchase_value"] == "1234.50"

@@ -1,4 +1,5 @@
-"""The `ecommerce-pipeline` tools on local Parquet files: keygen, decrypt, rotate, generate, errors."""
+"""The `ecommerce-pipeline` tools on local Parquet files: keygen, decrypt, rotate, generate, errors and their exit codes,
+global options, progress."""
 
 import csv
 import os
@@ -12,7 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 from cryptography.fernet import Fernet
 
-from ecommerce_pipeline.cli import UsageError, infer_segment, main
+from importlib.metadata import version
+
+from ecommerce_pipeline.cli import infer_segment, main
+from ecommerce_pipeline.exit_codes import UsageError
 from ecommerce_pipeline.fernet_tokens import DecryptionFailed, generate_key, parse_keys
 from ecommerce_pipeline.table_encryption import decrypt_table, encrypt_table
 from ecommerce_pipeline.policy import load_policy
@@ -100,12 +104,12 @@ def run_cli(*args, env):
     )
 
 
-def test_wrong_key_exits_2_with_one_clear_line_and_no_traceback(workdir):
+def test_wrong_key_exits_1_with_one_clear_line_and_no_traceback(workdir):
     right, wrong = generate_key(), generate_key()
     source = lake_file(workdir, right)
     env = {**os.environ, "FERNET_KEYS": wrong}
     result = run_cli("decrypt", str(source), str(workdir / "plain.csv"), env=env)
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("ecommerce-pipeline: error: column 'payment_info', row 0:")
@@ -121,11 +125,11 @@ def test_wrong_key_exits_2_with_one_clear_line_and_no_traceback(workdir):
         (f"{'A' * 43}=,{'B' * 20}", "FERNET_KEYS: key 2 of 2 decodes to 15 bytes, not 32"),
     ],
 )
-def test_missing_or_malformed_keys_exit_2_without_echoing_them(workdir, monkeypatch, capsys, keys, message):
+def test_missing_or_malformed_keys_exit_78_without_echoing_them(workdir, monkeypatch, capsys, keys, message):
     source = lake_file(workdir, generate_key())
     if keys is not None:
         monkeypatch.setenv("FERNET_KEYS", keys)
-    assert main(["decrypt", str(source), str(workdir / "plain.csv")]) == 2
+    assert main(["decrypt", str(source), str(workdir / "plain.csv")]) == 78
     error = capsys.readouterr().err
     assert error.startswith(f"ecommerce-pipeline: error: {message}")
     assert error.count("\n") == 1
@@ -134,24 +138,62 @@ def test_missing_or_malformed_keys_exit_2_without_echoing_them(workdir, monkeypa
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "code", "message"),
     [
-        (["decrypt", "{root}/gone.parquet", "{root}/out.csv", "--segment", SEGMENT], "gone.parquet does not exist"),
-        (["decrypt", "{root}/loose.parquet", "{root}/out.csv"], "cannot tell the segment"),
-        (["decrypt", "{root}/loose.parquet", "{root}/out.json", "--segment", SEGMENT], "must end in .csv or .parquet"),
-        (["decrypt", "{root}/loose.parquet", "s3://lake/out.csv", "--segment", SEGMENT], "decrypted data stays local"),
-        (["decrypt", "{root}/loose.parquet", "{root}/out.csv", "--segment", "orders"], "unknown segment 'orders'"),
-        (["decrypt", "{root}/loose.parquet", "{root}/out.csv", "--segment", "customer_info"], "covers first_name"),
-        (["decrypt", "{root}/not-parquet.parquet", "{root}/out.csv", "--segment", SEGMENT], "not a readable Parquet"),
-        (["rotate", "{root}/loose.parquet", "{root}/new.parquet", "--segment", SEGMENT], "NEW_FERNET_KEYS is not set"),
+        (["decrypt", "{root}/gone.parquet", "{root}/out.csv", "--segment", SEGMENT], 1, "gone.parquet does not exist"),
+        (["decrypt", "{root}/loose.parquet", "{root}/out.csv"], 2, "cannot tell the segment"),
+        (["decrypt", "{root}/loose.parquet", "{root}/out.json", "--segment", SEGMENT], 2, "must end in .csv or .parquet"),
+        (["decrypt", "{root}/loose.parquet", "s3://lake/out.csv", "--segment", SEGMENT], 2, "decrypted data stays local"),
+        (["decrypt", "{root}/loose.parquet", "{root}/out.csv", "--segment", "orders"], 2, "unknown segment 'orders'"),
+        (["decrypt", "{root}/loose.parquet", "{root}/out.csv", "--segment", "customer_info"], 1, "covers first_name"),
+        (["decrypt", "{root}/not-parquet.parquet", "{root}/out.csv", "--segment", SEGMENT], 1, "not a readable Parquet"),
+        (["rotate", "{root}/loose.parquet", "{root}/new.parquet", "--segment", SEGMENT], 78, "NEW_FERNET_KEYS is not set"),
+        (["ingest", "{root}/gone.csv"], 78, "S3_FLOW_ACCESS_KEY is not set"),
+        (["drop", "{root}/gone.csv"], 1, "gone.csv: no such file (nothing was dropped)"),
     ],
 )
-def test_expected_failures_exit_2_with_one_line(workdir, key, capsys, args, message):
+def test_expected_failures_exit_with_their_status_and_one_line(workdir, key, capsys, args, code, message):
+    """1 the work failed or was refused, 2 the command line is wrong, 78 a setting is missing (exit_codes.py)."""
     pq.write_table(encrypt_table(ORIGINAL, SEGMENT, key), workdir / "loose.parquet")
     (workdir / "not-parquet.parquet").write_text("customer_id\nC1\n")
-    assert main([arg.format(root=workdir) for arg in args]) == 2
+    assert main([arg.format(root=workdir) for arg in args]) == code
     error = capsys.readouterr().err
     assert error.startswith("ecommerce-pipeline: error: ") and message in error and error.count("\n") == 1
+
+
+def test_argparse_usage_errors_exit_2(workdir, capsys):
+    for args in (["decrypt"], ["generate", "x.csv", "--rows", "many"], ["no-such-command"]):
+        with pytest.raises(SystemExit) as usage:
+            main(args)
+        assert usage.value.code == 2, args
+
+
+def test_version_names_the_installed_package(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"ecommerce-pipeline {version('ecommerce-pipeline')}"
+
+
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_global_options_go_before_or_after_the_command(workdir, position):
+    key = generate_key()
+    (workdir / "keys.env").write_text(f"FERNET_KEYS={key}\n")
+    out = workdir / "plain.parquet"
+    command = ["decrypt", str(lake_file(workdir, key)), str(out)]
+    options = ["--env-file", "keys.env", "--no-progress"]
+    assert main(options + command if position == "before" else command + options) == 0
+    assert pq.read_table(out).equals(ORIGINAL)
+
+
+def test_progress_goes_to_stderr_when_asked_and_nowhere_in_a_pipe(workdir, capsys):
+    assert main(["generate", "quiet.csv", "--rows", "30"]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.err == "" and quiet.out == "wrote 30 rows to quiet.csv\n"
+    assert main(["generate", "shown.csv", "--rows", "30", "--progress"]) == 0
+    shown = capsys.readouterr()
+    assert "generating shown.csv" in shown.err and "30/30" in shown.err
+    assert shown.out == "wrote 30 rows to shown.csv\n", "stdout keeps the result alone"
 
 
 def test_rotate_re_encrypts_with_the_new_primary_key(workdir, key, monkeypatch):
@@ -191,14 +233,25 @@ def test_segment_comes_from_the_first_part_of_an_s3_key():
         infer_segment("s3://lake/exports/customer_info/part-0.parquet", policy)
 
 
-def test_an_unreachable_s3_endpoint_exits_2_with_one_line(workdir, key, monkeypatch, capsys):
+def test_an_unreachable_s3_endpoint_exits_69_with_one_line(workdir, key, monkeypatch, capsys):
     monkeypatch.setenv("S3_ENDPOINT_URL", "http://127.0.0.1:1")
-    monkeypatch.setenv("MINIO_ROOT_USER", "tester")
-    monkeypatch.setenv("MINIO_ROOT_PASSWORD", "not-a-real-secret")
+    monkeypatch.setenv("S3_ANALYST_ACCESS_KEY", "tester")
+    monkeypatch.setenv("S3_ANALYST_SECRET_KEY", "not-a-real-secret")
     source = "s3://lake/customer_info/ingest_date=2024-05-01/part-0.parquet"
-    assert main(["decrypt", source, str(workdir / "plain.csv")]) == 2
+    assert main(["decrypt", source, str(workdir / "plain.csv")]) == 69
     error = capsys.readouterr().err
     assert error.startswith(f"ecommerce-pipeline: error: {source}: cannot reach S3") and error.count("\n") == 1
+
+
+def test_decrypt_reads_as_the_analyst_not_as_the_admin(workdir, key, monkeypatch, capsys):
+    """Only the read-only identity is set: decrypt needs nothing more (it fails reaching the store, not on a setting)."""
+    for name in ("S3_ADMIN_ACCESS_KEY", "S3_ADMIN_SECRET_KEY", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("S3_ENDPOINT_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("S3_ANALYST_ACCESS_KEY", "analyst")
+    monkeypatch.setenv("S3_ANALYST_SECRET_KEY", "not-a-real-secret")
+    assert main(["decrypt", "s3://lake/customer_info/x.parquet", str(workdir / "plain.csv")]) == 69
+    assert "cannot reach S3" in capsys.readouterr().err
 
 
 def test_rotate_in_place_that_dies_mid_write_leaves_the_encrypted_file_whole(workdir, key):

@@ -2,10 +2,9 @@
 
 import pytest
 
-from nifi.deployment.connection import DeployError
 from nifi.deployment.flow_settings import flow_settings
 from ecommerce_pipeline.fernet_tokens import generate_key
-from ecommerce_pipeline.settings import with_legacy_names
+from ecommerce_pipeline.settings import MissingSetting, with_legacy_names
 
 SETTINGS = {
     "FERNET_KEYS": generate_key(),
@@ -30,6 +29,7 @@ def test_an_env_with_the_older_minio_names_still_gives_the_flow_its_user():
 
 
 @pytest.mark.parametrize("missing", ["S3_FLOW_ACCESS_KEY", "S3_FLOW_SECRET_KEY"])
-def test_a_missing_flow_credential_is_named(missing):
-    with pytest.raises(DeployError, match=missing):
+def test_a_missing_flow_credential_is_named_as_missing_configuration(missing):
+    with pytest.raises(MissingSetting, match=missing) as raised:
         flow_settings({k: v for k, v in SETTINGS.items() if k != missing})
+    assert raised.value.exit_code == 78

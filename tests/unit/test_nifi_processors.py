@@ -103,8 +103,9 @@ EXPECTED_PROPERTIES = {
     "EncryptWholeContent": ["Fernet Keys", "Reason"],
     "GetLandingBucketObject": ["Endpoint URL", "Bucket", "Landing Prefix", "Access Key ID", "Secret Access Key"],
     "CheckIngestLedger": ["Endpoint URL", "Bucket", "Access Key ID", "Secret Access Key", "Content SHA-256", "Identity"],
-    "UploadToS3": [
-        "Endpoint URL", "Bucket", "Object Key", "Access Key ID", "Secret Access Key", "Region", "Reason Attribute",
+    "SignS3Upload": [
+        "Endpoint URL", "Bucket", "Object Key", "Access Key ID", "Secret Access Key", "Region", "Content SHA-256",
+        "Reason Attribute",
     ],
 }
 SECRETS = {"Fernet Keys", "Access Key ID", "Secret Access Key"}

@@ -17,6 +17,7 @@ import sys
 import types
 from pathlib import Path
 
+import py4j.java_gateway
 import py4j.protocol
 import pyarrow as pa
 import pyarrow.csv as pa_csv
@@ -110,6 +111,10 @@ def load(monkeypatch):
     for name, module in fake_nifiapi().items():
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setattr(py4j.protocol, "decode_bytearray", py4j.protocol.decode_bytearray)  # the modules replace it
+    gateway = py4j.java_gateway  # and set TCP_NODELAY on py4j's sockets from now on
+    monkeypatch.setattr(gateway.GatewayConnection, "start", gateway.GatewayConnection.start)
+    monkeypatch.setattr(gateway.CallbackServer, "_create_connection", gateway.CallbackServer._create_connection)
+    monkeypatch.setattr(gateway, "sends_without_delay", False, raising=False)
 
     def load_processor(name: str, **properties):
         spec = importlib.util.spec_from_file_location(f"adapter_test_{name}", PACKAGE / f"{name}.py")
@@ -267,23 +272,31 @@ def test_whole_content_keeps_an_existing_chunk_id_and_names_an_unknown_reason(lo
     assert result.attributes["quarantine.reason"] == "unreadable content"
 
 
-# UploadToS3
+# SignS3Upload
 
 S3_PROPERTIES = {"Endpoint URL": "http://127.0.0.1:9000", "Bucket": "lake", "Access Key ID": "access-key-id",
                  "Secret Access Key": "secret-access-key-never-in-messages", "Reason Attribute": "quarantine.reason",
                  "Object Key": "_quarantine/ingest_date=${ingest.date}/orders-${chunk.id}.csv.fernet"}
+SHA256_OF_X = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
 
 
-def test_upload_to_a_down_store_routes_to_failure_with_a_one_line_error(load):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    processor, context = load("UploadToS3", **(S3_PROPERTIES | {"Endpoint URL": f"http://127.0.0.1:{port}"}))
-    result = processor.transform(context, FlowFile(b"x", **{"ingest.date": "2026-11-24", "chunk.id": "abc"}))
+def test_signing_an_upload_reads_no_content_and_hands_on_the_url_and_the_signed_headers(load):
+    processor, context = load("SignS3Upload", **S3_PROPERTIES)
+    flowfile = FlowFile(None, **{"ingest.date": "2026-11-24", "chunk.id": "abc", "content_SHA-256": SHA256_OF_X,
+                                 "quarantine.reason": "wrong header:\nPrénom"})
+    result = processor.transform(context, flowfile)
+    assert result.relationship == "success" and result.contents is None
+    attributes = result.attributes
+    assert attributes["s3.url"] == "http://127.0.0.1:9000/lake/_quarantine/ingest_date%3D2026-11-24/orders-abc.csv.fernet"
+    assert attributes["X-Amz-Content-SHA256"] == SHA256_OF_X and attributes["x-amz-meta-reason"] == "wrong header: Pr\\xe9nom"
+    assert attributes["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=access-key-id/")
+    assert "secret-access-key" not in "".join(attributes.values())
+
+
+def test_an_upload_without_a_content_hash_routes_to_failure_with_a_one_line_error(load):
+    processor, context = load("SignS3Upload", **S3_PROPERTIES)
+    result = processor.transform(context, FlowFile(None, **{"ingest.date": "2026-11-24", "chunk.id": "abc"}))
     assert result.relationship == "failure"
     error = result.attributes["s3.error"]
-    assert error.startswith("s3://lake/_quarantine/ingest_date=2026-11-24/orders-abc.csv.fernet: cannot reach S3")
-    assert "\n" not in error and "secret-access-key" not in error and "access-key-id" not in error
+    assert "not a SHA-256" in error and "\n" not in error and "secret-access-key" not in error
     assert processor.logger.warnings
-    processor.onStopped(context)
-    assert processor.client is None

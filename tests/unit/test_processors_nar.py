@@ -121,6 +121,29 @@ def test_dependencies_go_in_with_their_bytecode_and_without_scripts_our_sources_
     assert processors_nar._in_nar("ecommerce_pipeline/cleaning.py")
     assert not processors_nar._in_nar("ecommerce_pipeline/__pycache__/cleaning.cpython-311.pyc")
     assert not processors_nar._in_nar("requirements.lock")
+    assert not processors_nar._in_nar("ecommerce_pipeline/_fernet.abi3.so"), "a local build of the compiled module"
+
+
+def test_a_file_goes_in_under_the_name_it_is_given(tree, tmp_path):
+    module = tmp_path / "built" / "_fernet.abi3.so"
+    module.parent.mkdir()
+    module.write_bytes(b"\x7fELF compiled")
+    (tree / "pkg" / "_fernet.abi3.so").write_bytes(b"a local build")
+    write_nar(tmp_path / "a.nar", manifest("9.9.9"), {"": tree, "pkg/_fernet.abi3.so": module},
+              include=lambda relative: relative.startswith("pkg/") and not relative.endswith(".so"))
+    assert zipfile.ZipFile(tmp_path / "a.nar").read("pkg/_fernet.abi3.so") == b"\x7fELF compiled"
+
+
+def test_the_nar_is_keyed_by_the_c_source_and_the_build_settings(monkeypatch, tmp_path):
+    monkeypatch.setattr(processors_nar, "CACHE", tmp_path)
+    inputs = [tmp_path / name for name in ("setup.py", "pyproject.toml", "_fernet.c")]
+    for path in inputs:
+        path.write_text(path.name)
+    monkeypatch.setattr(processors_nar, "COMPILED_INPUTS", tuple(inputs))
+    before = processors_nar.nar_path("3.13")
+    for path in inputs:
+        path.write_text(path.name + " changed")
+        assert processors_nar.nar_path("3.13") != before, path.name
 
 
 def test_bytecode_is_the_same_whatever_the_hash_seed_of_the_build(tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv, routable_frame
+from ecommerce_pipeline.cleaning import clean_table, read_raw_table, routable_table
 from ecommerce_pipeline.sample_data import write_sample_csv
 from ecommerce_pipeline.segment_types import apply_segment_types
 from ecommerce_pipeline.segments import split_segments
@@ -92,7 +92,7 @@ def as_query_record_text(table: pa.Table) -> pa.Table:
 def test_nifi_s_text_gets_the_types_duckdb_gives(tmp_path):
     path = tmp_path / "orders.csv"
     write_sample_csv(path, rows=300, seed=4, bad_row_fraction=0.05)
-    routable = pa.Table.from_pandas(routable_frame(clean_frame(read_raw_csv(path.read_bytes()))), preserve_index=False)
+    routable = routable_table(clean_table(read_raw_table(path.read_bytes())))
     for segment, table in split_segments(routable).items():
         from_duckdb = apply_segment_types(table, segment)
         assert from_duckdb.equals(table), segment

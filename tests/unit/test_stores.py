@@ -5,6 +5,7 @@ import stat
 
 import pytest
 
+from ecommerce_pipeline.settings import MissingSetting
 from nifi.provisioning.access_policies import account_policies
 from nifi.provisioning.layout import seaweedfs_server
 from nifi.provisioning.processes import StackError
@@ -68,5 +69,5 @@ def test_the_identities_file_is_owner_only_and_rewritten_only_when_it_changes(tm
 
 
 def test_a_missing_identity_is_named():
-    with pytest.raises(StackError, match="S3_ANALYST_SECRET_KEY is not set"):
+    with pytest.raises(MissingSetting, match="S3_ANALYST_SECRET_KEY is not set"):
         identities_config({k: v for k, v in ENV.items() if k != "S3_ANALYST_SECRET_KEY"})
