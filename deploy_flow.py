@@ -29,6 +29,7 @@ from nifi.deployment.connection import DeployError, NiFiUnreachable, connect
 from nifi.deployment.flow_group import deploy, export, find_group, flow_definition, group_name, say, start, stop, undeploy
 from nifi.deployment.flow_settings import flow_settings
 from nifi.deployment.status import group_status, problems, render
+from nifi.deployment.store_check import check_store
 
 REPO = Path(__file__).resolve().parent
 
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(env_file(REPO))
     try:
         values = flow_settings(settings) if args.command in ("deploy", "export") else None
+        if args.command == "deploy":
+            say(f"S3 store: {check_store(settings)}: the ingest ledger can rely on it")
         connect(settings)
         name = group_name(flow_definition()[1])
         if args.command == "deploy":

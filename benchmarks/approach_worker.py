@@ -16,7 +16,7 @@ KINDS = ("ingest", "duckdb", "encrypt-per-value", "encrypt-numpy", "encrypt-comp
 
 
 def s3_settings():
-    """The stack's MinIO as .env describes it."""
+    """The stack's S3 store as .env describes it."""
     from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
 
     return S3Settings.from_settings(load_settings(env_file(REPO)))

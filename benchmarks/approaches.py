@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from nifi.provisioning.stores import running_store
+
 from . import approach_worker
 from .approach_worker import s3_settings
 from .inputs import REPO
@@ -103,10 +105,11 @@ def run_worker(kind: str, path: Path, **options: str) -> dict:
 def run_ingest(path: Path, workers: int) -> dict:
     """Approach b into a bucket of its own, which is emptied and deleted afterwards.
 
-    `nifi/stack up minio` first: it reuses a running MinIO and restarts one that
-    another session's tests stopped.
+    `nifi/stack up <store>` first (the store the stack runs, MinIO by default): it reuses a running
+    store and restarts one that another session's tests stopped.
     """
-    subprocess.run([sys.executable, str(REPO / "nifi" / "stack"), "up", "minio"], check=True, capture_output=True)
+    subprocess.run([sys.executable, str(REPO / "nifi" / "stack"), "up", running_store().name], check=True,
+                   capture_output=True)
     client = s3_settings().client()
     bucket = f"bench-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket)

@@ -108,7 +108,7 @@ def main() -> None:
 
     stored: dict[str, int] = {}
     try:
-        with ResourceSampler(flow.nifi_pgid, flow.minio_pgid) as resources, QueueSampler(flow, content_repository) as queues:
+        with ResourceSampler(flow.nifi_pgid, flow.store_pgid) as resources, QueueSampler(flow, content_repository) as queues:
             started = time.monotonic()
             for hidden in staged:
                 os.replace(hidden, hidden.with_name(hidden.name[1:]))

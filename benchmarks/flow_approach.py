@@ -1,4 +1,8 @@
-"""Approach e: the deployed NiFi flow, "file dropped into the watched folder -> last object in MinIO".
+"""Approach e: the deployed NiFi flow, "file dropped into the watched folder -> last object in the S3 store".
+
+The store is the one the stack runs (MinIO by default); given several (--stores minio,seaweedfs),
+the runs alternate between them, the stack switching stores under the running NiFi, and each
+store's runs are kept under its own key (e for MinIO, e[SeaweedFS] beside it).
 
 Each run links the cached input under a unique name (`bench-<rows>-<id>.csv`, so its object
 keys are its own), drops it with lake_watch.drop_into_inbox, waits with
@@ -20,6 +24,7 @@ from cryptography.fernet import Fernet
 
 from ecommerce_pipeline.lake_watch import LakeWatch, drop_into_inbox, drop_time, records_in, wait_until_landed
 from ecommerce_pipeline.policy import load_policy
+from nifi.provisioning.stores import DEFAULT_STORE, STORES
 
 from .lake_reading import delete_run_objects, forget_content, run_objects
 from .nifi_control import FlowUnderTest, say
@@ -52,7 +57,7 @@ def run_flow(flow: FlowUnderTest, path: Path, records: int, profile: bool = Fals
     before = flow.snapshot()
     failure, objects = None, []
     try:
-        with ResourceSampler(flow.nifi_pgid, flow.minio_pgid) as sampler:
+        with ResourceSampler(flow.nifi_pgid, flow.store_pgid) as sampler:
             try:
                 dropped_at = drop_time()
                 drop()
@@ -149,35 +154,50 @@ def profile_difference(before: dict[str, dict], after: dict[str, dict]) -> dict[
 
 
 class FlowApproach:
-    """Connects once, applies the variant (Chunk Rows, concurrent tasks), warms the flow, restores on close."""
+    """Connects once, applies the variant (Chunk Rows, concurrent tasks), warms the flow on each store, restores on close."""
 
     def __init__(self, chunk_rows: int | None, concurrent_tasks: dict[str, int], warm_up_input: Path | None,
-                 build: str | None = None):
+                 build: str | None = None, stores: list[str] | None = None):
         self.flow = FlowUnderTest()
         self.deployed_chunk_rows = self.flow.chunk_rows()
         self.chunk_rows = chunk_rows or self.deployed_chunk_rows
         self.concurrent_tasks = concurrent_tasks
         self.records: dict[Path, int] = {}
-        self.variant = variant_key(self.chunk_rows, self.deployed_chunk_rows, concurrent_tasks, build)
+        self.stores = stores or [self.flow.store.name]
+        self.variants = {store: variant_key(self.chunk_rows, self.deployed_chunk_rows, concurrent_tasks, build, store)
+                         for store in self.stores}
+        self.warm_up_input, self.warmed = warm_up_input, set()
         try:
             self.versions = self.flow.versions()
             self.flow.set_chunk_rows(self.chunk_rows)
             for name, tasks in concurrent_tasks.items():
                 self.flow.set_concurrent_tasks(name, tasks)
-            if warm_up_input is not None:
-                say(f"warm-up run (not counted) on {warm_up_input.name}")
-                warm = self.run(warm_up_input)
-                say(f"warm-up: {warm['seconds']:.2f} s to the last object, {warm['intact_percent']:.1f} % of rows stored")
         except BaseException:
             self.close()
             raise
 
-    def run(self, path: Path, profile: bool = False) -> dict:
+    @property
+    def variant(self) -> str:
+        """The key of the first store's runs (the only one, unless --stores names several)."""
+        return self.variants[self.stores[0]]
+
+    def run(self, path: Path, profile: bool = False, store: str | None = None) -> dict:
+        """One run on `store` (default: the first): the stack switches to it, and a store's first run is preceded
+        by an uncounted warm-up."""
+        store = store or self.stores[0]
+        self.flow.use_store(store)
+        self.versions["stores"][store] = self.flow.store_version()
+        if self.warm_up_input is not None and store not in self.warmed:
+            self.warmed.add(store)
+            say(f"warm-up run on {store} (not counted) on {self.warm_up_input.name}")
+            warm = self.run(self.warm_up_input, store=store)
+            say(f"warm-up: {warm['seconds']:.2f} s to the last object, {warm['intact_percent']:.1f} % of rows stored")
         if path not in self.records:
             self.records[path] = records_in(path)
         run = run_flow(self.flow, path, self.records[path], profile)
         run["chunk_rows"] = self.chunk_rows
         run["concurrent_tasks"] = self.concurrent_tasks
+        run["store"] = store
         if "failure" in run:
             raise RuntimeError(f"{run['failure']} ({run['rows_stored']:,} of {run['records']:,} rows stored)")
         return run
@@ -186,9 +206,12 @@ class FlowApproach:
         self.flow.restore()
 
 
-def variant_key(chunk_rows: int, deployed: int, concurrent_tasks: dict[str, int], build: str | None = None) -> str:
-    """'e' for the flow as deployed; 'e[Chunk Rows=100000]', 'e[processors at 5861c31]' etc. for a variant beside it."""
-    changes = [build] if build else []
+def variant_key(chunk_rows: int, deployed: int, concurrent_tasks: dict[str, int], build: str | None = None,
+                store: str = DEFAULT_STORE) -> str:
+    """'e' for the flow as deployed on MinIO; 'e[SeaweedFS]', 'e[Chunk Rows=100000]', 'e[processors at 5861c31]'
+    etc. for a variant beside it (the store first, so e[SeaweedFS, Chunk Rows=N] compares with e[SeaweedFS])."""
+    changes = [STORES[store].title] if store != DEFAULT_STORE else []
+    changes += [build] if build else []
     changes += [f"Chunk Rows={chunk_rows}"] if chunk_rows != deployed else []
     changes += [f"{name} tasks={tasks}" for name, tasks in sorted(concurrent_tasks.items())]
     return f"e[{', '.join(changes)}]" if changes else "e"

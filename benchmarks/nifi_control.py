@@ -5,6 +5,7 @@ Needs the native stack and the flow: `nifi/stack up && python3 deploy_flow.py`.
 """
 
 import subprocess
+import sys
 from pathlib import Path
 
 import nipyapi
@@ -17,6 +18,7 @@ from nifi.deployment.flow_group import find_group, flow_definition, group_name
 from nifi.deployment.flow_settings import PARAMETER_CONTEXT
 from nifi.provisioning.paths import STATE
 from nifi.provisioning.processes import running_pid
+from nifi.provisioning.stores import STORES, running_store
 
 from .inputs import REPO
 
@@ -46,7 +48,7 @@ class FlowUnderTest:
         self.nifi_pgid = running_pid("nifi")
         if self.nifi_pgid is None:
             raise RuntimeError("no NiFi process in .stack/nifi.pid: start it with `nifi/stack up`")
-        self.minio_pgid = running_pid("minio")
+        self.store = running_store()
         self.s3 = S3Settings.from_settings(self.settings)
         self.inbox = Path(self.settings.get("INBOX_DIR") or REPO / "data" / "inbox").resolve()
         self._restore: list = []
@@ -112,11 +114,34 @@ class FlowUnderTest:
                 if line.startswith("nifi.python.command="):
                     command = line.split("=", 1)[1].strip()
                     python = subprocess.run([command, "--version"], capture_output=True, text=True).stdout.split()[-1]
-        minio = None
-        if self.minio_pgid:
-            minio = f"MinIO {Path(psutil.Process(self.minio_pgid).exe()).parent.name}"  # its build cache is keyed by the module version
         return {"nifi": info.ni_fi_version, "java": f"{info.java_vendor} {info.java_version}", "nifi_python": python,
-                "minio": minio, "max_heap": about.max_heap}
+                "stores": {self.store.name: self.store_version()}, "max_heap": about.max_heap}
+
+    # the S3 store
+
+    @property
+    def store_pgid(self) -> int | None:
+        """The store's (first) server process: its process group is what the CPU figures count as the store."""
+        return next(filter(None, map(running_pid, self.store.processes())), None)
+
+    def store_version(self) -> str | None:
+        """E.g. `SeaweedFS v0.0.0-2026…`: the stack's build cache is keyed by the module version."""
+        pid = self.store_pgid
+        return f"{self.store.title} {Path(psutil.Process(pid).exe()).parent.name}" if pid else None
+
+    def use_store(self, name: str) -> bool:
+        """The stack runs the store `name` (the other one stopped, NiFi kept); True if it had to switch.
+        Both serve the same S3 port with the same identities, so the deployed flow writes to it unchanged."""
+        if self.store.name == name and self.store.running():
+            return False
+        say(f"switching the stack's S3 store from {self.store.name} to {name} (NiFi keeps running)")
+        for command in (["down", self.store.name], ["up", name]):
+            result = subprocess.run([sys.executable, str(REPO / "nifi" / "stack"), *command], capture_output=True,
+                                    text=True)
+            if result.returncode != 0:
+                raise RuntimeError(f"nifi/stack {' '.join(command)} failed: {result.stderr.strip()[-2000:]}")
+        self.store = STORES[name]
+        return True
 
     # configuration
 

@@ -67,8 +67,9 @@ def render(results: dict, env: dict) -> str:
     ]
     if results.get("flow_environment"):
         flow = results["flow_environment"]
+        stores = ", ".join(filter(None, flow.get("stores", {}).values())) or flow.get("minio")
         out.append(f"The flow (e) measured {flow['date']}: NiFi {flow['nifi']} on {flow['java']} (max heap {flow['max_heap']}), "
-                   f"its Python processors on Python {flow['nifi_python']}, {flow['minio']}.")
+                   f"its Python processors on Python {flow['nifi_python']}, {stores}.")
     out += [
         "",
         "| approach | rows | input MB | runs | wall s | rows/s | MB/s | peak RSS MiB | process s |",
@@ -171,12 +172,12 @@ def render_flow(results: dict, sizes: list[int], flow_keys: list[str]) -> list[s
     if not rows:
         return []
     out = ["", "The NiFi flow (e): wall time = the input visible in the watched folder → LastModified of its last object "
-           "in MinIO; peak RSS = NiFi's process group (the JVM and its Python processes) sampled every 0.5 s; core busy % "
-           "from /proc/stat over the run (whole machine); CPU s of the NiFi JVM, NiFi's Python processes and MinIO; "
+           "in the S3 store (MinIO for e, SeaweedFS for e[SeaweedFS]); peak RSS = NiFi's process group (the JVM and its Python processes) sampled every 0.5 s; core busy % "
+           "from /proc/stat over the run (whole machine); CPU s of the NiFi JVM, NiFi's Python processes and the store; "
            "rows stored = order_info + quarantine rows in the lake over input rows. Busy = user + system (+ nice, irq), "
            "steal = time the hypervisor ran something else on the virtual CPU (runs without a steal figure counted it as busy).", "",
            "| approach | rows | Chunk Rows | each run, s | median s | rows/s | taken from the inbox, s | first object, s | "
-           "peak RSS MiB (median, max) | RSS at drop MiB | core busy % | CPU s JVM / Python / MinIO | rows stored | objects | "
+           "peak RSS MiB (median, max) | RSS at drop MiB | core busy % | CPU s JVM / Python / store | rows stored | objects | "
            "seen by the harness, s |",
            "|---|---:|---:|---|---:|---:|---:|---:|---|---:|---|---|---:|---:|---:|"]
     for key, size, entry in rows:
@@ -193,7 +194,7 @@ def render_flow(results: dict, sizes: list[int], flow_keys: list[str]) -> list[s
             f"{entry['median']['seconds']:,.2f} | {size / entry['median']['seconds']:,.0f} | "
             f"{_seconds(extra['taken_seconds'])} | {_seconds(extra['first_object_seconds'])} | "
             f"{entry['median']['max_rss_bytes'] / 2**20:,.0f}, {extra['peak_rss_max_bytes'] / 2**20:,.0f} | "
-            f"{extra['start_rss_bytes'] / 2**20:,.0f} | {busy} | {cpu['nifi_jvm']:.1f} / {cpu['nifi_python']:.1f} / {cpu['minio']:.1f} | "
+            f"{extra['start_rss_bytes'] / 2**20:,.0f} | {busy} | {cpu['nifi_jvm']:.1f} / {cpu['nifi_python']:.1f} / {cpu.get('store', cpu.get('minio', 0)):.1f} | "
             f"{stored:.2f} % | {runs[0]['objects']} | {extra['detected_seconds']:.2f} |")
 
     for key in flow_keys:

@@ -124,17 +124,17 @@ class Sampler:
 class ResourceSampler(Sampler):
     """Peak RSS of NiFi's process group (JVM + Python processes), sampled every 0.5 s, and the
     CPU used between start and stop: each core's busy %, and the CPU seconds of the NiFi JVM,
-    NiFi's Python processes, MinIO and this harness."""
+    NiFi's Python processes, the S3 store (MinIO or SeaweedFS) and this harness."""
 
-    def __init__(self, nifi_pgid: int, minio_pgid: int | None):
+    def __init__(self, nifi_pgid: int, store_pgid: int | None):
         super().__init__()
-        self.nifi_pgid, self.minio_pgid = nifi_pgid, minio_pgid
+        self.nifi_pgid, self.store_pgid = nifi_pgid, store_pgid
         self.samples: list[tuple[int, int, int]] = []  # (total KiB, JVM KiB, Python processes)
 
     def __enter__(self):
         self._cores = _per_core_times()
         self._nifi = _cpu_seconds(self.nifi_pgid)
-        self._minio = _cpu_seconds(self.minio_pgid)
+        self._store = _cpu_seconds(self.store_pgid)
         self._own = os.times()
         return super().__enter__()
 
@@ -142,7 +142,7 @@ class ResourceSampler(Sampler):
         super().__exit__(*exc)
         seconds = time.monotonic() - self.started
         cores = _per_core_times()
-        nifi, minio, own = _cpu_seconds(self.nifi_pgid), _cpu_seconds(self.minio_pgid), os.times()
+        nifi, store, own = _cpu_seconds(self.nifi_pgid), _cpu_seconds(self.store_pgid), os.times()
 
         def used(before: dict[int, float], after: dict[int, float], pids) -> float:
             return sum(after[pid] - before.get(pid, 0) for pid in pids if pid in after)
@@ -168,7 +168,7 @@ class ResourceSampler(Sampler):
             "cpu_seconds": {
                 "nifi_jvm": used(self._nifi, nifi, [self.nifi_pgid]),
                 "nifi_python": used(self._nifi, nifi, [pid for pid in nifi if pid != self.nifi_pgid]),
-                "minio": used(self._minio, minio, minio),
+                "store": used(self._store, store, store),
                 "harness": (own.user + own.system) - (self._own.user + self._own.system),
             },
         }

@@ -1,6 +1,12 @@
-"""Fixtures for tests against the real stack (nifi/stack): a missing server fails, never skips."""
+"""Fixtures for tests against the real stack (nifi/stack): a missing server fails, never skips.
+
+`--store seaweedfs` runs the stack on SeaweedFS instead of MinIO; it takes the tests marked
+`stores` (they hold on every store) and `seaweedfs` (that store's own), selected with
+`-m 'stores or seaweedfs'`. The `minio` fixture is the stack's store, whichever it is.
+"""
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -13,9 +19,31 @@ import pytest
 
 from ecommerce_pipeline.ledger import ledger_keys
 from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
+from nifi.provisioning.stores import STORES
 
 REPO = Path(__file__).resolve().parents[1]
 STACK = REPO / "nifi" / "stack"
+
+
+STORE_MARKERS = ("stores", "seaweedfs")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--store", choices=tuple(STORES), default="minio",
+                     help="the S3 store nifi/stack runs for the integration tests (default: minio); "
+                          "with seaweedfs select -m 'stores or seaweedfs'")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Another store than MinIO runs only the tests written for every store or for it: the rest would test MinIO."""
+    if config.getoption("--store") == "minio":
+        return
+    others = [item.nodeid for item in items if not any(item.get_closest_marker(m) for m in STORE_MARKERS)]
+    if others:
+        raise pytest.UsageError(f"--store {config.getoption('--store')} runs the tests marked "
+                                f"{' or '.join(STORE_MARKERS)} only (add -m 'stores or seaweedfs'); selected also "
+                                f"{len(others)} others, e.g. {others[0]}")
 
 
 def free_port() -> int:
@@ -24,14 +52,44 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_port_block(count: int, plus: int = 0) -> int:
+    """A port p with p..p+count-1 free, and, with `plus`, p+plus..p+plus+count-1 too (SeaweedFS's gRPC twins)."""
+    for _ in range(200):
+        base = random.randrange(20000, 30000)
+        ports = [base + i for i in range(count)] + ([base + plus + i for i in range(count)] if plus else [])
+        if all(_bindable(port) for port in ports):
+            return base
+    raise RuntimeError(f"no block of {count} free ports found")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
 @pytest.fixture(scope="session")
-def minio() -> S3Settings:
-    """MinIO from `nifi/stack up minio` (started, or reused when running), with its bucket."""
+def store_name(request) -> str:
+    """The S3 store the stack runs for this session (--store)."""
+    return request.config.getoption("--store")
+
+
+@pytest.fixture(scope="session")
+def minio(store_name) -> S3Settings:
+    """The stack's S3 store from `nifi/stack up <store>` (started, or reused when running), with its bucket,
+    as its admin identity. Named after MinIO, the default store; with --store it is that store. The stack's
+    other store is stopped first if it runs (both serve the same port)."""
+    for other in STORES:
+        if other != store_name and STORES[other].running():
+            subprocess.run([sys.executable, str(STACK), "down", other], capture_output=True, text=True, cwd=REPO)
     result = subprocess.run(
-        [sys.executable, str(STACK), "up", "minio"], capture_output=True, text=True, cwd=REPO
+        [sys.executable, str(STACK), "up", store_name], capture_output=True, text=True, cwd=REPO
     )
     if result.returncode != 0:
-        pytest.fail(f"nifi/stack up minio failed:\n{result.stdout}\n{result.stderr}")
+        pytest.fail(f"nifi/stack up {store_name} failed:\n{result.stdout}\n{result.stderr}")
     settings = load_settings(env_file(REPO))
     return S3Settings.from_settings({**settings, "S3_ENDPOINT_URL": f"http://127.0.0.1:{settings.get('MINIO_API_PORT', '9000')}"})
 
@@ -128,6 +186,7 @@ def make_private_stack(directory: Path):
         "ECOMMERCE_PIPELINE_ENV_FILE": str(directory / ".env"),
         "MINIO_API_PORT": str(free_port()),
         "MINIO_CONSOLE_PORT": str(free_port()),
+        "SEAWEEDFS_PORT": str(free_port_block(4, plus=10000)),
     }
 
     def run(*args):

@@ -53,7 +53,7 @@ def flow_settings(settings: dict[str, str]) -> FlowSettings:
         "Fernet Keys": keys,
         "S3 Endpoint URL": settings.get("FLOW_S3_ENDPOINT_URL") or s3_endpoint_url(settings),
         "S3 Bucket": s3_bucket(settings),
-        # the flow's own least-privilege identity (nifi/provisioning/minio_access.py), never the admin
+        # the flow's own least-privilege identity (nifi/provisioning/access_policies.py), never the admin
         "S3 Access Key ID": require(settings, "S3_FLOW_ACCESS_KEY"),
         "S3 Secret Access Key": require(settings, "S3_FLOW_SECRET_KEY"),
     }

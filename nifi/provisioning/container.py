@@ -100,10 +100,10 @@ def healthy(env: dict[str, str]) -> bool:
 
 def create_bucket(env: dict[str, str]) -> None:
     """The bucket, and the flow's and the analysts' users with their policies (the root credentials stay here)."""
-    from .minio import ensure_bucket
+    from .bucket import ensure_bucket
     from .minio_access import ensure_access
 
-    ensure_bucket(env, env["S3_ENDPOINT_URL"])
+    ensure_bucket(env, env["S3_ENDPOINT_URL"], "minio")
     ensure_access(env, env["S3_ENDPOINT_URL"])
     say(f"minio: bucket {s3_bucket(env)} is there")
 

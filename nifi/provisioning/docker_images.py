@@ -21,8 +21,9 @@ import tomllib
 from pathlib import Path
 
 from .debian_packages import ensure_commands
+from .go_build import go_version
 from .java import find_java
-from .minio import MIN_GO, MINIO_VERSION, go_version, minio_binary
+from .minio import MIN_GO, MINIO_VERSION, minio_binary
 from .nifi_assembly import NIFI_VERSION, assemble_nifi
 from .paths import CACHE, DOCKER_BUILD, DOCKER_STATE, REPO
 from .processes import StackError, run_step, say

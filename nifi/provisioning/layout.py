@@ -1,4 +1,4 @@
-"""Where each NiFi node, ZooKeeper server and MinIO server of the stack lives: its directory and ports.
+"""Where each NiFi node, ZooKeeper server, MinIO server and SeaweedFS of the stack lives: its directory and ports.
 
 One node (the default) keeps the single-node layout in .stack/nifi. A cluster's node i gets
 .stack/cluster/node-i and the ports in .env plus i-1 (HTTPS, cluster protocol, load
@@ -16,6 +16,8 @@ ZOOKEEPER_SERVERS = 3  # a quorum that survives losing any one server
 NODE_ADDRESS = "localhost"
 # MinIO server j listens on MINIO_API_PORT + STEP*(j-1), its console on MINIO_CONSOLE_PORT + STEP*(j-1).
 MINIO_PORT_STEP = 10
+# SeaweedFS serves gRPC beside each HTTP port, on that port plus this (its own default).
+SEAWEEDFS_GRPC_OFFSET = 10000
 
 
 @dataclass(frozen=True)
@@ -131,3 +133,64 @@ def zookeeper_connect_string(env: dict[str, str]) -> str:
 def minio_servers(env: dict[str, str], count: int) -> list[MinioServer]:
     return [MinioServer(j, count, int(env["MINIO_API_PORT"]) + MINIO_PORT_STEP * (j - 1),
                         int(env["MINIO_CONSOLE_PORT"]) + MINIO_PORT_STEP * (j - 1)) for j in range(1, count + 1)]
+
+
+@dataclass(frozen=True)
+class SeaweedfsServer:
+    """One `weed server`: S3 on the stack's S3 port (MINIO_API_PORT), master, volume and filer on
+    SEAWEEDFS_PORT, +1, +2, the gRPC twins of the four on those plus SEAWEEDFS_GRPC_OFFSET."""
+    s3_port: int
+    master_port: int
+
+    service = "seaweedfs"
+
+    @property
+    def volume_port(self) -> int:
+        return self.master_port + 1
+
+    @property
+    def filer_port(self) -> int:
+        return self.master_port + 2
+
+    @property
+    def s3_grpc_port(self) -> int:
+        return self.grpc(self.master_port + 3)
+
+    @staticmethod
+    def grpc(port: int) -> int:
+        return port + SEAWEEDFS_GRPC_OFFSET
+
+    def grpc_ports(self) -> dict[str, int]:
+        return {"master": self.grpc(self.master_port), "volume": self.grpc(self.volume_port),
+                "filer": self.grpc(self.filer_port), "s3": self.s3_grpc_port}
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    @property
+    def state(self) -> Path:
+        return STATE / "seaweedfs"
+
+    @property
+    def volumes(self) -> Path:
+        return self.state / "volumes"
+
+    @property
+    def metadata(self) -> Path:
+        """The master's and the filer's metadata (the filer's LevelDB: object names, versions, metadata)."""
+        return self.state / "metadata"
+
+    @property
+    def identities(self) -> Path:
+        return self.state / "s3-identities.json"
+
+    def ports(self) -> dict[str, int]:
+        http = {"MINIO_API_PORT": self.s3_port, "SEAWEEDFS_PORT": self.master_port,
+                "SEAWEEDFS_PORT + 1": self.volume_port, "SEAWEEDFS_PORT + 2": self.filer_port}
+        offset = SEAWEEDFS_GRPC_OFFSET
+        return http | {f"SEAWEEDFS_PORT + {offset + step}": self.grpc(self.master_port + step) for step in range(4)}
+
+
+def seaweedfs_server(env: dict[str, str]) -> SeaweedfsServer:
+    return SeaweedfsServer(int(env["MINIO_API_PORT"]), int(env["SEAWEEDFS_PORT"]))

@@ -1,10 +1,8 @@
 """MinIO, built once with `go install` from the Go module proxy and run from the cache."""
 
-import re
-import shutil
-import subprocess
 from pathlib import Path
 
+from .go_build import go_progress, require_go
 from .health import ServiceHealth
 from .layout import minio_servers
 from .minio_access import ensure_access
@@ -18,31 +16,13 @@ from .processes import (
 MINIO_MODULE = "github.com/minio/minio"
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
 MIN_GO = (1, 24)
-# `go install -v` names each package as it compiles it: an import path alone on a line.
-GO_PACKAGE = re.compile(r"[\w.~+-]+(?:/[\w.~+-]+)*")
-
-
-def go_progress(line: str) -> tuple[str, int] | None:
-    """A module `go install -v` downloaded or a package it compiled, as run_step counts it."""
-    if line.startswith("go: downloading "):
-        return ("modules downloaded", 0)
-    return ("packages compiled", 0) if GO_PACKAGE.fullmatch(line.strip()) else None
-
-
-def go_version() -> tuple[int, int]:
-    go = shutil.which("go")
-    if not go:
-        raise StackError(f"MinIO is built with Go >= {MIN_GO[0]}.{MIN_GO[1]}, and `go` is not on PATH")
-    found = re.search(r"go(\d+)\.(\d+)", subprocess.run([go, "version"], capture_output=True, text=True).stdout)
-    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
 
 
 def minio_binary() -> Path:
     binary = CACHE / "minio" / MINIO_VERSION / "minio"
     if binary.exists():
         return binary
-    if go_version() < MIN_GO:
-        raise StackError(f"MinIO needs Go >= {MIN_GO[0]}.{MIN_GO[1]}; found {'.'.join(map(str, go_version()))}")
+    require_go(MIN_GO, "MinIO")
     code, output = run_step(
         f"building MinIO {MINIO_VERSION} with `go install` (first time only: a few minutes)",
         ["go", "install", "-v", f"{MINIO_MODULE}@{MINIO_VERSION}"],
@@ -59,9 +39,10 @@ def health_url(port: int, check: str = "live") -> str:
     return f"http://127.0.0.1:{port}/minio/health/{check}"
 
 
-def minio_up(env: dict[str, str], count: int = 1) -> None:
+def minio_up(env: dict[str, str], count: int = 1) -> str:
     """One server, or `count` servers in MinIO's distributed mode (a drive each, erasure-coded:
-    with 4 drives any one server can die and reads and writes go on)."""
+    with 4 drives any one server can die and reads and writes go on), with the flow's, the analyst's
+    and the maintainer's users; returns the S3 endpoint."""
     servers = minio_servers(env, count)
     to_start = not_running(servers, lambda server: f":{server.api_port}")
     binary = minio_binary() if to_start else None
@@ -87,22 +68,10 @@ def minio_up(env: dict[str, str], count: int = 1) -> None:
     for server in servers:
         wait_until(server.service, lambda: http_ok(health_url(server.api_port, check)), timeout=120)
     endpoint = f"http://127.0.0.1:{servers[0].api_port}"
-    ensure_bucket(env, endpoint)
     ensure_access(env, endpoint)
-    say(f"minio: healthy ({health_url(servers[0].api_port, check)}"
+    say(f"minio: answering ({health_url(servers[0].api_port, check)}"
         f"{f', {count} servers, erasure-coded' if count > 1 else ''})")
-
-
-def ensure_bucket(env: dict[str, str], endpoint_url: str) -> None:
-    """The bucket the flow writes to; the S3 API needs signed requests, so boto3 makes it."""
-    from ecommerce_pipeline.settings import S3Settings
-
-    s3 = S3Settings.from_settings({**env, "S3_ENDPOINT_URL": endpoint_url})
-    client = s3.client()
-    existing = {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}
-    if s3.bucket not in existing:
-        client.create_bucket(Bucket=s3.bucket)
-        say(f"minio: created bucket {s3.bucket}")
+    return endpoint
 
 
 def minio_health(env: dict[str, str], count: int = 1) -> list[ServiceHealth]:

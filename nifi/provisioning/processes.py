@@ -251,7 +251,8 @@ def progress_line(elapsed_seconds: float, summary: str) -> str:
 
 def run_step(description: str, command: list[str], env: dict[str, str] | None = None,
              shows: Callable[[str], bool] = lambda line: True,
-             counts: Callable[[str], tuple[str, int] | None] = lambda line: None) -> tuple[int, str]:
+             counts: Callable[[str], tuple[str, int] | None] = lambda line: None,
+             cwd: Path | None = None) -> tuple[int, str]:
     """Runs a long download or build and returns (exit code, output).
 
     Echoes the lines `shows` picks, and every PROGRESS_EVERY_SECONDS the elapsed time with what
@@ -260,7 +261,7 @@ def run_step(description: str, command: list[str], env: dict[str, str] | None = 
     say(description)
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={**os.environ, **(env or {})})
+                               env={**os.environ, **(env or {})}, cwd=cwd)
     lines, tally = [], StepTally(counts)
 
     def read() -> None:

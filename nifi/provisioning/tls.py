@@ -1,4 +1,5 @@
-"""NiFi's TLS material, made once: a local CA, a certificate per node, PKCS12 stores.
+"""NiFi's TLS material, made once: a local CA, a certificate per node, PKCS12 stores (and PEM files for
+SeaweedFS's mutual TLS between its own servers, ensure_mutual_tls).
 
 The certificate names localhost and 127.0.0.1, plus any DNS names the caller adds (in
 docker compose, the service name other containers reach NiFi by).
@@ -89,6 +90,34 @@ def _signed_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
         return True
     except (ValueError, TypeError, InvalidSignature):
         return False
+
+
+@dataclass(frozen=True)
+class MutualTls:
+    """PEM files for mutual TLS between a service's own parts: their CA, and one certificate and key they share."""
+
+    ca_cert: Path
+    cert: Path
+    key: Path
+
+
+def ensure_mutual_tls(directory: Path, subject: str) -> MutualTls:
+    """A CA of the service's own in `directory` (ca-key.pem beside it) and one certificate for `subject` on
+    127.0.0.1 (server and client auth), made once, owner-only: its internal ports then accept only peers that
+    hold the key, i.e. the service itself and its owner."""
+    material = MutualTls(directory / "ca.pem", directory / f"{subject}.pem", directory / f"{subject}-key.pem")
+    ca_key, ca = _ensure_certificate_authority(material.ca_cert)
+    if material.cert.exists() and material.key.exists():
+        current = x509.load_pem_x509_certificate(material.cert.read_bytes())
+        fresh = current.not_valid_after_utc - dt.datetime.now(dt.timezone.utc) > dt.timedelta(days=30)
+        if _signed_by(current, ca) and fresh:
+            return material
+    key, cert = _server_certificate(ca_key, ca, subject, [])
+    material.key.touch(mode=0o600)
+    material.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    material.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return material
 
 
 def node_identity(subject: str) -> str:

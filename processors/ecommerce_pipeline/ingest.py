@@ -15,7 +15,8 @@ keys and adds the rest: nothing is duplicated, and another file's data never lan
 those keys. Before anything is stored the file's content is claimed in the ingest ledger,
 as the flow does: running `ingest` again on the same file (same path, size and
 modification time) is a replay onto the first run's ingest date, while the same content
-from another file is a duplicate, stored nowhere and recorded beside quarantine.
+from another file is a duplicate, stored nowhere and recorded beside quarantine. A store
+that ignores the ledger's conditional put is refused before the claim (store_capabilities).
 """
 
 import datetime as dt
@@ -38,6 +39,7 @@ from .object_keys import QUARANTINE_PREFIX, chunk_id, object_key
 from .object_store import put_object, s3_errors
 from .segments import QUARANTINE, split_segments
 from .settings import S3Settings
+from .store_capabilities import require_trusted_store
 
 DEFAULT_CHUNK_ROWS = 100_000
 
@@ -139,6 +141,7 @@ def ingest_file(
     parse_keys(keys)  # a malformed key fails here, before anything is read or uploaded
     report = IngestReport(source=str(path))
     client = s3.client()
+    require_trusted_store(client, s3.bucket, s3.endpoint_url)
     with path.open("rb") as stream:
         digest = content_sha256(stream)
     today = dt.datetime.now(dt.timezone.utc).date()

@@ -1,9 +1,11 @@
-"""Puts to an S3-compatible store (MinIO), for the command-line tools and the processors that talk to S3 themselves.
+"""Puts to an S3-compatible store (MinIO, SeaweedFS, AWS S3), for the command-line tools and the processors that
+talk to S3 themselves.
 
 Needs only boto3, so a NiFi processor that declares nothing else can import it.
 """
 
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -49,10 +51,13 @@ def s3_client(
     max_attempts: int = 3,
     retry_mode: str | None = None,
 ):
-    """A boto3 S3 client with path-style addressing, as MinIO expects.
+    """A boto3 S3 client for any S3-compatible store (addressing: see addressing_style).
 
-    The defaults are botocore's; a caller that must fail fast on a down store passes
-    short timeouts. Each client gets its own session: boto3's default one is not thread-safe.
+    Checksums only where an operation requires them: botocore >= 1.36 otherwise adds CRC32
+    trailers (`aws-chunked` bodies) to every upload, which several S3-compatible stores
+    reject or store wrongly; Parquet and Fernet carry their own integrity checks. The
+    timeouts and retries default to botocore's; a caller that must fail fast on a down store
+    passes short ones. Each client gets its own session: boto3's default one is not thread-safe.
     """
     retries = {"max_attempts": max_attempts} | ({"mode": retry_mode} if retry_mode else {})
     return boto3.session.Session().client(
@@ -62,12 +67,21 @@ def s3_client(
         aws_secret_access_key=secret_access_key,
         region_name=region,
         config=Config(
-            s3={"addressing_style": "path"},
+            s3={"addressing_style": addressing_style(endpoint_url)},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
             retries=retries,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
         ),
     )
+
+
+def addressing_style(endpoint_url: str) -> str:
+    """Virtual-host addressing on AWS S3 (`bucket.s3.<region>.amazonaws.com`), path style elsewhere: local
+    stores (MinIO, SeaweedFS) answer on one host name and port, with the bucket in the path."""
+    host = urlsplit(endpoint_url or "").hostname or ""
+    return "virtual" if host == "amazonaws.com" or host.endswith(".amazonaws.com") else "path"
 
 
 def metadata_value(text: str) -> str:

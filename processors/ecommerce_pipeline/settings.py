@@ -21,6 +21,8 @@ DEFAULT_PORTS = {
     # Used by `nifi/stack up --nodes N` only (node i and ZooKeeper server i add i-1).
     "NIFI_CLUSTER_PROTOCOL_PORT": "11443", "NIFI_LOAD_BALANCE_PORT": "6342",
     "ZOOKEEPER_CLIENT_PORT": "2181", "ZOOKEEPER_PEER_PORT": "2888", "ZOOKEEPER_ELECTION_PORT": "3888",
+    # Used by `nifi/stack up --store seaweedfs` only: master, volume, filer on this, +1, +2; gRPC on each + 10000.
+    "SEAWEEDFS_PORT": "9333",
 }
 DEFAULT_BUCKET = "ecommerce-lake"
 PLACEHOLDERS = ("change-me", "replace-with")  # .env.example's values, never real ones
@@ -61,7 +63,7 @@ def s3_bucket(settings: dict[str, str]) -> str:
 
 # Who reaches the bucket, each with an identity of its own in the store (store-neutral names):
 # account -> (access key variable, secret key variable). The admin identity stays with the stack,
-# which creates the other three with least-privilege policies (nifi/provisioning/minio_access.py).
+# which creates the other three with least-privilege policies (nifi/provisioning/access_policies.py).
 S3_ACCOUNTS = {
     "admin": ("S3_ADMIN_ACCESS_KEY", "S3_ADMIN_SECRET_KEY"),  # the store's root: buckets and identities
     "flow": ("S3_FLOW_ACCESS_KEY", "S3_FLOW_SECRET_KEY"),  # NiFi and `ingest`: store rows, claim the ledger
@@ -102,7 +104,7 @@ class S3Settings:
         )
 
     def client(self):
-        """A boto3 S3 client with path-style addressing, as MinIO expects."""
+        """A boto3 S3 client for the store (object_store.s3_client: path-style but on AWS, checksums when required)."""
         from .object_store import s3_client
 
         return s3_client(self.endpoint_url, self.access_key, self.secret_key)

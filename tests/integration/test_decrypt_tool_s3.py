@@ -17,7 +17,7 @@ from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
 
 from conftest import REPO
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.stores]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from ecommerce_pipeline.lake_watch import PARQUET_TRAILER_BYTES, LakeWatch, Outc
 from ecommerce_pipeline.sample_data import write_sample_csv
 from lake import delete_objects, keys_of
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.stores]
 
 ROWS = 25_000
 

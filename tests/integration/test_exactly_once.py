@@ -21,7 +21,7 @@ from ecommerce_pipeline.waiting import wait_until
 from inbox import INBOX, drop, lake_key, move_in_aged, wait_for_rows
 from lake import assert_lake_holds_exactly, delete_objects, keys_of, write_bad_export
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.stores]
 
 SOURCE = "Watch landing bucket"
 DOWNSTREAM = "Stamp ingest date and source"

@@ -32,6 +32,10 @@ from nifi.deployment.connection import connect
 from nifi.deployment.flow_group import find_group, undeploy
 
 pytestmark = pytest.mark.integration
+# What the store takes part in runs on every store (the SeaweedFS suite too); the deploy and NiFi's own checks
+# and restarts, on the MinIO suite only (the store's side of a replay, overwriting its own keys, is in
+# test_ingest_to_minio and test_exactly_once).
+on_every_store = pytest.mark.stores
 
 ROWS = 25_000
 
@@ -53,6 +57,7 @@ def messy_export(tmp_path_factory):
     return path, content, clean_frame(read_raw_csv(content))
 
 
+@on_every_store
 def test_a_dropped_25k_row_export_lands_in_the_lake_exactly_once(minio, deployed_flow, messy_export, lake_objects):
     path, content, expected = messy_export
     lake_objects(path.stem)
@@ -69,6 +74,7 @@ def test_a_dropped_25k_row_export_lands_in_the_lake_exactly_once(minio, deployed
     assert_no_plaintext(objects, read_raw_csv(content))
 
 
+@on_every_store
 def test_parquet_written_by_nifi_has_the_segment_types(minio, deployed_flow, tmp_path, lake_objects):
     path = tmp_path / f"types-{uuid.uuid4().hex[:8]}.csv"
     write_sample_csv(path, rows=200, seed=5)
@@ -113,6 +119,7 @@ def test_values_csv_readers_get_wrong_survive_every_hop(minio, deployed_flow, tm
     assert_lake_holds_exactly(wait_for_rows(minio, path.stem, 60), expected, lake_key())
 
 
+@on_every_store
 @pytest.mark.parametrize("kind", sorted(BAD_EXPORTS))
 def test_an_unreadable_file_is_quarantined_encrypted_with_its_reason(minio, deployed_flow, tmp_path, lake_objects, kind):
     path = tmp_path / f"bad-{kind}-{uuid.uuid4().hex[:8]}.csv"
@@ -201,6 +208,7 @@ def test_a_nifi_restart_mid_file_still_stores_every_row_once(minio, deployed_flo
     assert_lake_holds_exactly(objects, expected, lake_key())
 
 
+@on_every_store
 def test_an_export_uploaded_to_the_landing_bucket_is_taken_once(minio, deployed_flow, tmp_path, lake_objects):
     path = tmp_path / f"landed-{uuid.uuid4().hex[:8]}.csv"
     write_sample_csv(path, rows=2_000, seed=53, bad_row_fraction=0.02)

@@ -13,7 +13,7 @@ from ecommerce_pipeline.ingest import ingest_file
 from ecommerce_pipeline.ledger import Claim, IngestRecord, claim, ledger_key
 from ecommerce_pipeline.sample_data import write_sample_csv
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.stores]
 
 
 @pytest.fixture

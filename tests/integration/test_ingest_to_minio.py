@@ -20,7 +20,7 @@ from lake import (
     write_bad_export,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.stores]
 
 ROWS = 25_000
 

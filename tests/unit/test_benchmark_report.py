@@ -1,5 +1,6 @@
 """The benchmark report's Markdown, rendered from hand-made results: no measurement runs."""
 
+from benchmarks.flow_approach import variant_key
 from benchmarks.report import approach_keys, label, median_resources, render, render_profile
 
 ENVIRONMENT = {"date": "2026-12-01 20:00 UTC", "cpus": 2, "cpu": "test CPU", "ram_gib": 24.0, "python": "3.11.7",
@@ -80,6 +81,20 @@ def test_median_resources_take_medians_and_the_largest_peak():
     assert merged["peak_rss_max_bytes"] == 3 * 2**30
     assert merged["core_busy_percent"] == {"cpu0": 90.0, "cpu1": 60.0}
     assert merged["detected_seconds"] == 13.0 and merged["first_object_seconds"] is None
+
+
+def test_each_store_s_flow_runs_have_their_own_key_and_are_compared_with_minio_s():
+    assert variant_key(50_000, 50_000, {}, None, "minio") == "e"
+    assert variant_key(50_000, 50_000, {}, None, "seaweedfs") == "e[SeaweedFS]"
+    assert variant_key(100, 50_000, {}, "processors at abc", "seaweedfs") == "e[SeaweedFS, processors at abc, Chunk Rows=100]"
+    measured = results()
+    seaweedfs_run = flow_run(20.0)
+    seaweedfs_run["resources"]["cpu_seconds"] = {"nifi_jvm": 4.0, "nifi_python": 8.0, "store": 3.0, "harness": 0.5}
+    measured["sizes"]["1000"]["approaches"]["e[SeaweedFS]"] = {"runs": [seaweedfs_run], "median": summary(22.0)}
+    text = render(measured, ENVIRONMENT)
+    assert label("e[SeaweedFS]") == "e NiFi flow with SeaweedFS"
+    assert f"| {label('e[SeaweedFS]')} |  | 1,000 | 1 | 22.00 | 45 | e | 91 | 0.50 |" in text
+    assert "| 4.0 / 8.0 / 3.0 |" in text  # the store's CPU, whichever store
 
 
 def test_encryption_rates_of_each_approach_and_the_compiled_one_against_per_value():

@@ -33,7 +33,7 @@ PROCESSOR_LIKE = re.compile(rf"(?<![\w:/.-])((?:{PROCESSOR_VERBS})(?:[A-Z0-9][a-
 # S3 API operations and IAM actions share NiFi's naming; they are the store's, not processors.
 S3_OPERATIONS = {"GetObject", "PutObject", "DeleteObject", "HeadObject", "ListBucket", "ListObjectsV2",
                  "GetBucketVersioning", "ListBucketVersions", "DeleteObjectVersion", "GetObjectVersion",
-                 "CreateBucket", "CopyObject", "ListObjects", "DeleteObjects"}
+                 "CreateBucket", "CopyObject", "ListObjects", "DeleteObjects", "ListBuckets"}
 MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 TOP_LEVEL = ("processors/", "nifi/", "tests/", "benchmarks/", "flows/", "docs/", "data/", ".ci/")
 CODE_PATH = re.compile(r"`((?:%s)[^`\s]*)`" % "|".join(re.escape(t) for t in TOP_LEVEL))

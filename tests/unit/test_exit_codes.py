@@ -61,7 +61,7 @@ def test_stack_status_exits_69_when_nothing_answers_and_says_what_in_json(no_ser
     document = run("nifi/stack", "status", "--json", env=no_services)
     assert document.returncode == 69
     assert json.loads(document.stdout) == {
-        "healthy": False, "topology": {"nodes": 1, "minio_servers": 1},
+        "healthy": False, "topology": {"nodes": 1, "minio_servers": 1, "store": "minio"},
         "services": [{"service": "minio", "running": False, "healthy": False, "detail": "", "url": ""},
                      {"service": "nifi", "running": False, "healthy": False, "detail": "",
                       "url": f"https://localhost:{no_services['NIFI_HTTPS_PORT']}/nifi"}]}

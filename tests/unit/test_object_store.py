@@ -8,6 +8,7 @@ from botocore.stub import Stubber
 from ecommerce_pipeline.object_store import (
     METADATA_LIMIT,
     StorageError,
+    addressing_style,
     metadata_value,
     put_object,
     s3_client,
@@ -90,3 +91,29 @@ def test_clients_address_paths_and_bound_their_waiting():
     assert tools.meta.config.s3["addressing_style"] == "path"
     assert tools.meta.config.retries["total_max_attempts"] == 4
     assert (tools.meta.config.connect_timeout, tools.meta.config.read_timeout) == (60, 60)
+
+
+def test_aws_s3_is_addressed_by_virtual_host_and_every_other_store_by_path():
+    assert addressing_style("https://s3.eu-west-1.amazonaws.com") == "virtual"
+    assert addressing_style("http://127.0.0.1:9000") == addressing_style("http://minio:9000") == "path"
+    assert addressing_style("https://amazonaws.com.example.org") == "path"
+    assert client("https://s3.eu-west-1.amazonaws.com").meta.config.s3["addressing_style"] == "virtual"
+
+
+def checksum_headers_of_a_put(s3) -> set[str]:
+    """The checksum headers of a put as built and signed in full, then sent to a closed port (so nothing answers)."""
+    sent = []
+    s3.meta.events.register("before-send.s3.PutObject", lambda request, **_: sent.append(request.headers))
+    with pytest.raises(StorageError):
+        put_object(s3, "lake", "k", b"x")
+    return {name.lower() for name in sent[0] if name.lower().startswith(("x-amz-checksum", "x-amz-trailer"))}
+
+
+def test_uploads_carry_no_checksum_unless_the_operation_requires_one():
+    """botocore >= 1.36 adds a CRC32 checksum to every put by default; several S3-compatible stores mishandle it."""
+    ours = client(f"http://127.0.0.1:{closed_port()}", connect_timeout=1, max_attempts=0)
+    default = client(f"http://127.0.0.1:{closed_port()}", connect_timeout=1, max_attempts=0)
+    default.meta.config.request_checksum_calculation = "when_supported"  # botocore's default
+    assert checksum_headers_of_a_put(default), "the default adds one, so the check below can fail"
+    assert checksum_headers_of_a_put(ours) == set()
+    assert ours.meta.config.response_checksum_validation == "when_required"

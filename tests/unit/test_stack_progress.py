@@ -1,8 +1,8 @@
-"""The progress lines nifi/stack prints while Maven assembles NiFi and Go builds MinIO."""
+"""The progress lines nifi/stack prints while Maven assembles NiFi and Go builds MinIO or SeaweedFS."""
 
 import sys
 
-from nifi.provisioning.minio import go_progress
+from nifi.provisioning.go_build import go_progress
 from nifi.provisioning.nifi_assembly import maven_download
 from nifi.provisioning.processes import StepTally, progress_line, run_step
 

@@ -1,11 +1,16 @@
-"""Least privilege in the real MinIO: what the flow's, the analyst's and the maintainer's users may do, and what not.
+"""Least privilege in the real store: what the flow's, the analyst's and the maintainer's identities may do, and what not.
 
-`nifi/stack up minio` (the `minio` fixture) creates the three users from .env; root stays with the stack.
+`nifi/stack up <store>` (the `minio` fixture: MinIO, or SeaweedFS with --store) creates the three identities
+from .env with the same policies (nifi/provisioning/access_policies.py); the admin identity stays with the stack.
+Every forbidden action must be refused with 403 AccessDenied, on every store.
 """
 
 import uuid
 
+import boto3
+import botocore.config
 import botocore.exceptions
+import botocore.parsers
 import pytest
 from minio.credentials import StaticProvider
 from minio.error import MinioAdminException
@@ -14,7 +19,7 @@ from minio.minioadmin import MinioAdmin
 from conftest import REPO
 from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.stores]
 
 DAY = "ingest_date=1999-01-01"
 
@@ -25,9 +30,14 @@ def account(minio, name):
 
 
 def refused(call, *args, **kwargs):
+    """The error code of a refused call; a refusal must be HTTP 403."""
     with pytest.raises(botocore.exceptions.ClientError) as error:
         call(*args, **kwargs)
-    return error.value.response["Error"]["Code"]
+    response = error.value.response
+    code = response["Error"]["Code"]
+    if code == "AccessDenied":
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    return code
 
 
 @pytest.fixture
@@ -86,6 +96,10 @@ def test_the_flow_cannot_write_elsewhere_read_the_lake_delete_rows_or_the_bucket
     minio.client().put_object(Bucket=minio.bucket, Key=keys["order_info"], Body=b"rows")
     assert refused(flow.get_object, Bucket=minio.bucket, Key=keys["order_info"]) == "AccessDenied"
     assert refused(flow.delete_object, Bucket=minio.bucket, Key=keys["order_info"]) == "AccessDenied"
+    batch = flow.delete_objects(Bucket=minio.bucket, Delete={"Objects": [{"Key": keys["order_info"]}]})
+    assert [error["Code"] for error in batch.get("Errors", [])] == ["AccessDenied"], "a batch delete is refused per key"
+    assert refused(flow.copy_object, Bucket=minio.bucket, Key=keys["_quarantine"],  # reading a row by copying it
+                   CopySource={"Bucket": minio.bucket, "Key": keys["order_info"]}) == "AccessDenied"
     assert refused(flow.list_objects_v2, Bucket=minio.bucket, Prefix="order_info/") == "AccessDenied"
     assert refused(flow.list_objects_v2, Bucket=minio.bucket) == "AccessDenied"
     assert refused(flow.delete_bucket, Bucket=minio.bucket) == "AccessDenied"
@@ -101,14 +115,44 @@ def test_the_flow_cannot_touch_another_bucket(minio, other_bucket):
     assert refused(flow.delete_bucket, Bucket=other_bucket) == "AccessDenied"
 
 
-def test_no_user_administers_minio(minio):
+def test_no_user_changes_the_bucket_s_policy_versioning_or_the_buckets(minio):
+    for name in ("flow", "analyst", "maintainer"):
+        user = account(minio, name).client()
+        grant_all = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", '
+                     f'"Action": ["s3:*"], "Resource": ["arn:aws:s3:::{minio.bucket}/*"]}}]}}')
+        assert refused(user.put_bucket_policy, Bucket=minio.bucket, Policy=grant_all) == "AccessDenied", name
+        assert refused(user.put_bucket_versioning, Bucket=minio.bucket,
+                       VersioningConfiguration={"Status": "Suspended"}) == "AccessDenied", name
+        assert refused(user.create_bucket, Bucket=f"{name}-made-{uuid.uuid4().hex[:8]}") == "AccessDenied", name
+
+
+def test_no_user_administers_the_store(minio, store_name):
+    """MinIO's admin API; SeaweedFS's IAM API, which the stack keeps off (its identities file is the only way)."""
     for name in ("flow", "analyst", "maintainer"):
         user = account(minio, name)
-        admin = MinioAdmin(endpoint=minio.endpoint_url.split("://")[1],
-                           credentials=StaticProvider(user.access_key, user.secret_key), secure=False)
-        with pytest.raises(MinioAdminException):
-            admin.policy_add("escalated", policy={"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::*"]}]})
+        if store_name == "minio":
+            admin = MinioAdmin(endpoint=minio.endpoint_url.split("://")[1],
+                               credentials=StaticProvider(user.access_key, user.secret_key), secure=False)
+            with pytest.raises(MinioAdminException):
+                admin.policy_add("escalated", policy={"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::*"]}]})
+        else:
+            iam = boto3.session.Session().client("iam", endpoint_url=minio.endpoint_url, region_name="us-east-1",
+                                                 aws_access_key_id=user.access_key,
+                                                 aws_secret_access_key=user.secret_key,
+                                                 config=botocore.config.Config(retries={"max_attempts": 1}))
+            statuses = []
+            iam.meta.events.register("before-parse.iam.*", lambda response_dict, **_: statuses.append(
+                response_dict["status_code"]))
+            with pytest.raises((botocore.exceptions.ClientError, botocore.parsers.ResponseParserError)):
+                iam.create_user(UserName=f"escalated-{name}")
+            with pytest.raises((botocore.exceptions.ClientError, botocore.parsers.ResponseParserError)):
+                iam.put_user_policy(UserName=user.access_key, PolicyName="escalated", PolicyDocument=(
+                    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:*"], '
+                    '"Resource": ["arn:aws:s3:::*"]}]}'))
+            assert statuses and all(status in {403, 405} for status in statuses), statuses  # 405: no IAM API at all
+    assert refused(account(minio, "flow").client().list_objects_v2, Bucket=minio.bucket) == "AccessDenied", (
+        "the flow's identity gained nothing")
 
 
 def test_the_analyst_reads_the_lake_and_writes_nothing(minio, keys):

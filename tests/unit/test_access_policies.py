@@ -1,9 +1,9 @@
-"""The policies nifi/stack gives the flow's, the analyst's and the maintainer's MinIO users (least privilege)."""
+"""The policies nifi/stack gives the flow's, the analyst's and the maintainer's identities in every store (least privilege)."""
 
 import json
 
 from nifi.provisioning.paths import REPO
-from nifi.provisioning.minio_access import (
+from nifi.provisioning.access_policies import (
     LANDING_PREFIX, LEDGER_PREFIX, MAINTENANCE_PREFIX, analyst_policy, flow_policy, lake_prefixes, maintainer_policy,
 )
 
