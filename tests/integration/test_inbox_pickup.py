@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from inbox import INBOX, MessyExports, drop, lake_key, wait_for_rows
+from inbox import INBOX, MessyExports, lake_key, wait_for_rows
 from lake import assert_lake_holds_exactly, delete_objects, keys_of
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,6 @@ import importlib.util
 import io
 import json
 import re
-import socket
 import sys
 import types
 from pathlib import Path
