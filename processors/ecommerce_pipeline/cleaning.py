@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from .arrow_input import in_arrow_memory
 from .columns import CLEAN_COLUMNS, QUARANTINE_REASON_COLUMN, RAW_COLUMNS, RAW_TO_CLEAN
 
 DELIVERY_STATUS_ALIASES = {
@@ -184,7 +185,7 @@ def read_csv_as_text(content: bytes, header: list[str] | None = None, *, check_u
     if header is None:
         header = next(csv.reader(_text_stream(content)), [])
     return pa_csv.read_csv(
-        io.BytesIO(content),
+        in_arrow_memory(content),
         # One thread: a chunk is small, and in NiFi the other core is busy with the next step.
         read_options=pa_csv.ReadOptions(use_threads=False),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True),

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from .arrow_input import in_arrow_memory
 from .cleaning import read_csv_as_text
 from .fernet_tokens import KeyRing, encrypt_bytes
 from .lake_parquet import parquet_bytes
@@ -66,7 +67,7 @@ def segment_parquet(table: pa.Table, segment: str, keys: KeyRing, policy: Encryp
 
 def _read_records(content: bytes, parquet: bool) -> pa.Table:
     try:
-        return pq.read_table(pa.BufferReader(content)) if parquet else read_csv_as_text(content)
+        return pq.read_table(in_arrow_memory(content)) if parquet else read_csv_as_text(content)
     except (pa.ArrowException, UnicodeDecodeError, csv.Error) as error:
         raise UnreadableRecords(f"not readable as {'Parquet' if parquet else 'CSV'} records: {_cause(error)}") from None
 

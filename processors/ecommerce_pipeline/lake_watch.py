@@ -13,7 +13,6 @@ footer (two ranged GETs, once per object version), never the object itself.
 import datetime as dt
 import enum
 import errno
-import io
 import json
 import os
 import secrets
@@ -26,6 +25,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from .chunking import count_records
+from .arrow_input import in_arrow_memory
 from .ledger import DUPLICATE_SUFFIX
 from .object_keys import QUARANTINE_PREFIX, safe_stem
 from .exit_codes import CommandFailed
@@ -131,7 +131,7 @@ class LakeWatch:
     def _row_count(self, item: dict) -> int:
         version = (item["Key"], item["ETag"])
         if version not in self._rows:
-            self._rows[version] = pq.read_metadata(io.BytesIO(self._footer(item["Key"], item["Size"]))).num_rows
+            self._rows[version] = pq.read_metadata(in_arrow_memory(self._footer(item["Key"], item["Size"]))).num_rows
         return self._rows[version]
 
     def _footer(self, key: str, size: int) -> bytes:

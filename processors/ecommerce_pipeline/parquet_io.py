@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .arrow_input import in_arrow_memory
 from .lake_parquet import parquet_bytes
 from .object_store import StorageError, s3_errors
 from .settings import S3Settings, load_settings
@@ -37,7 +38,7 @@ def read_parquet(location: str, settings: dict[str, str] | None = None, account:
         bucket, key = split_s3_uri(location)
         with s3_errors(location):
             body = _client(settings, account).get_object(Bucket=bucket, Key=key)["Body"].read()
-        source = pa.BufferReader(body)
+        source = in_arrow_memory(body)
     else:
         if not Path(location).is_file():
             raise FileNotFoundError(f"{location} does not exist or is not a file")

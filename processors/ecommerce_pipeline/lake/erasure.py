@@ -15,7 +15,6 @@ times, the maintainer identity and the request's reference, never the customer i
 """
 
 import datetime as dt
-import io
 import re
 import uuid
 from collections.abc import Callable
@@ -26,6 +25,7 @@ import pyarrow.parquet as pq
 
 from ..exit_codes import CommandFailed, ConfigurationMissing
 from ..fernet_tokens import DecryptionFailed, decrypt_bytes, encrypt_bytes
+from ..arrow_input import in_arrow_memory
 from ..lake_parquet import parquet_bytes
 from ..settings import S3_ACCOUNTS
 from .keys import KEYS_VARIABLE, customer_digest, key_texts, ring
@@ -137,7 +137,7 @@ class Erasure:
         if kind is Kind.WHOLE_FILE:
             found, rest = records_without(self._plaintext(stored, key), self.customer_id)
             return found, not rest.strip()
-        parquet = pq.ParquetFile(io.BytesIO(stored.body))
+        parquet = pq.ParquetFile(in_arrow_memory(stored.body))
         if CUSTOMER_COLUMN not in parquet.schema_arrow.names:
             return 0, False
         found, kept = table_without(parquet.read(columns=[CUSTOMER_COLUMN]), self.customer_id)
@@ -157,12 +157,12 @@ class Erasure:
         if kind is Kind.WHOLE_FILE:
             found, rest = records_without(self._plaintext(stored, key), self.customer_id)
             return found, (encrypt_bytes(rest, self.keys) if found and rest.strip() else None)
-        table = pq.read_table(io.BytesIO(stored.body))
+        table = pq.read_table(in_arrow_memory(stored.body))
         found, kept = table_without(table, self.customer_id)
         if not found or not kept.num_rows:
             return found, None
         body = parquet_bytes(kept)
-        if not pq.read_table(pa.BufferReader(body)).equals(kept):
+        if not pq.read_table(in_arrow_memory(body)).equals(kept):
             raise CommandFailed(f"{location}: the object without the customer does not read back as the other rows; "
                                 "nothing stored")
         return found, body

@@ -16,7 +16,6 @@ Older versions of a key still under another key are deleted too, so nothing read
 retired key stays in the bucket.
 """
 
-import io
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -26,6 +25,7 @@ import pyarrow.parquet as pq
 
 from ..exit_codes import CommandFailed
 from ..fernet_tokens import DecryptionFailed, decrypt_bytes, decrypt_column, encrypt_bytes
+from ..arrow_input import in_arrow_memory
 from ..lake_parquet import parquet_bytes
 from ..policy import EncryptionPolicy, load_policy
 from ..table_encryption import decrypt_table, encrypt_table
@@ -119,7 +119,7 @@ class Rotation:
             if kind is Kind.WHOLE_FILE:
                 decrypt_bytes(stored.body, self.target)
                 return True
-            table = pq.read_table(io.BytesIO(stored.body))
+            table = pq.read_table(in_arrow_memory(stored.body))
             for column in self.policy.encrypted_columns(table_name):
                 if column not in table.column_names:
                     continue
@@ -139,17 +139,17 @@ class Rotation:
             if decrypt_bytes(body, self.target) != plaintext:
                 raise CommandFailed("a re-encrypted whole file does not open to its old content; nothing stored")
             return body
-        table = pq.read_table(io.BytesIO(stored.body))
+        table = pq.read_table(in_arrow_memory(stored.body))
         plain = decrypt_table(table, table_name, self.opening, self.policy)
         body = parquet_bytes(encrypt_table(plain, table_name, self.target, self.policy))
-        check = pq.read_table(pa.BufferReader(body))
+        check = pq.read_table(in_arrow_memory(body))
         if check.schema != table.schema or not decrypt_table(check, table_name, self.target, self.policy).equals(plain):
             raise CommandFailed("a re-encrypted object does not open to its old rows; nothing stored")
         return body
 
 
 def _rows(stored: StoredObject, kind: Kind) -> int | None:
-    return pq.read_metadata(io.BytesIO(stored.body)).num_rows if kind is Kind.PARQUET else None
+    return pq.read_metadata(in_arrow_memory(stored.body)).num_rows if kind is Kind.PARQUET else None
 
 
 def rotate_lake(settings: dict[str, str], *, dry_run: bool = False, policy: EncryptionPolicy | None = None,
