@@ -111,7 +111,7 @@ def _work_encrypt(args) -> dict:
 
 def _policy_values(path: Path) -> list[list[str]]:
     """The raw values of every column the policy encrypts, gift_won by the demo's thresholds."""
-    import numpy as np
+    import pyarrow as pa
 
     from ecommerce_pipeline.cleaning import parse_amount, read_raw_csv
     from ecommerce_pipeline.columns import RAW_TO_CLEAN
@@ -122,7 +122,7 @@ def _policy_values(path: Path) -> list[list[str]]:
     raw = read_raw_csv(path.read_bytes()).rename(columns=RAW_TO_CLEAN)
     policy = load_policy()
     names = list(dict.fromkeys(name for segment in ("customer_info", "payment_and_delivery_info") for name in policy.encrypted_columns(segment)))
-    amount = parse_amount(raw["total_purchase_value"]).to_numpy(dtype=float, na_value=np.nan)
+    amount = parse_amount(pa.array(raw["total_purchase_value"], pa.string())).to_numpy(zero_copy_only=False)
     gifts = [gift_for_amount(value) for value in amount.tolist()]
     return [gifts if name == "gift_won" else raw[name].tolist() for name in names]
 
