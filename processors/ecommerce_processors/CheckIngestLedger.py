@@ -38,14 +38,7 @@ class CheckIngestLedger(FlowFileTransform):
     )
     ACCESS_KEY_ID = s3_properties.ACCESS_KEY_ID
     SECRET_ACCESS_KEY = s3_properties.SECRET_ACCESS_KEY
-    CONTENT_SHA256 = PropertyDescriptor(
-        name="Content SHA-256",
-        description="The content's SHA-256 in hex, as CryptographicHashContent writes it.",
-        required=True,
-        default_value="${content_SHA-256}",
-        validators=[StandardValidators.NON_EMPTY_EL_VALIDATOR],
-        expression_language_scope=ExpressionLanguageScope.FLOWFILE_ATTRIBUTES,
-    )
+    CONTENT_SHA256 = s3_properties.CONTENT_SHA256
     IDENTITY = PropertyDescriptor(
         name="Identity",
         description="What a replay of the same file has in common with its first run: the landing upload's take "

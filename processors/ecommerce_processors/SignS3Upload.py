@@ -49,14 +49,7 @@ class SignS3Upload(FlowFileTransform):
         default_value="us-east-1",
         validators=[StandardValidators.NON_EMPTY_VALIDATOR],
     )
-    PAYLOAD_SHA256 = PropertyDescriptor(
-        name="Content SHA-256",
-        description="The SHA-256 of the content, in lower-case hex, as CryptographicHashContent writes it.",
-        required=True,
-        default_value="${content_SHA-256}",
-        validators=[StandardValidators.NON_EMPTY_EL_VALIDATOR],
-        expression_language_scope=ExpressionLanguageScope.FLOWFILE_ATTRIBUTES,
-    )
+    PAYLOAD_SHA256 = s3_properties.CONTENT_SHA256
     REASON_ATTRIBUTE = PropertyDescriptor(
         name="Reason Attribute",
         description="The name of an attribute (e.g. quarantine.reason) whose value, when present, is stored as "

@@ -1,9 +1,10 @@
-"""The store's endpoint and credentials: one definition for every processor that talks to S3 (MinIO).
+"""The store's endpoint and credentials, and the content hash a request carries: one definition for every
+processor that talks to S3.
 
 The flow refers to these properties by name, so each processor lists them under the same names.
 """
 
-from nifiapi.properties import PropertyDescriptor, StandardValidators
+from nifiapi.properties import ExpressionLanguageScope, PropertyDescriptor, StandardValidators
 
 from ecommerce_pipeline.object_store import s3_client
 
@@ -26,6 +27,14 @@ SECRET_ACCESS_KEY = PropertyDescriptor(
     required=True,
     sensitive=True,
     validators=[StandardValidators.NON_EMPTY_VALIDATOR],
+)
+CONTENT_SHA256 = PropertyDescriptor(
+    name="Content SHA-256",
+    description="The SHA-256 of the FlowFile's content, in lower-case hex, as CryptographicHashContent writes it.",
+    required=True,
+    default_value="${content_SHA-256}",
+    validators=[StandardValidators.NON_EMPTY_EL_VALIDATOR],
+    expression_language_scope=ExpressionLanguageScope.FLOWFILE_ATTRIBUTES,
 )
 
 
