@@ -43,9 +43,13 @@ SEAWEEDFS_VERSION = "v0.0.0-20261109003541-7506e5f91cd6"
 MIN_GO = (1, 26, 6)
 # The module's one active replace (tyler-smith/go-bip39 was deleted from GitHub); without it the build fails.
 REPLACES = ("github.com/tyler-smith/go-bip39 => github.com/cosmos/go-bip39 v1.0.0",)
-# 1 GiB volumes: with -volume.max=0 the volume server sizes its slots from the free disk, and a bucket's
-# first write grows 7 volumes at once (30 GiB each by default would need 210 GiB free).
+# With -volume.max=0 the volume server counts its slots as free disk / volume size, reserving a whole slot
+# for each volume, and by default a bucket's first write grows 7 volumes at once (master.volume_growth.copy_1):
+# with 1 GiB volumes on a disk with 8 GiB free, the second bucket's writes failed with "No writable volumes
+# and no free volumes left" (an S3 InternalError). One volume at a time, as `weed mini` grows them, lets
+# every bucket the stack and its tests make share the slots; the master grows the next when one fills.
 VOLUME_SIZE_MB = 1024
+GROWTH = {"WEED_MASTER_VOLUME_GROWTH_COPY_1": "1"}
 START_TIMEOUT_SECONDS = 120
 RELOAD_SECONDS = 30
 
@@ -89,7 +93,7 @@ def seaweedfs_up(env: dict[str, str]) -> str:
         remove_stale_sockets(server)
         say(f"seaweedfs: starting, S3 on :{server.s3_port}, master :{server.master_port}, volume "
             f":{server.volume_port}, filer :{server.filer_port} (gRPC on each + 10000)")
-        spawn(server.service, [str(binary), "-logtostderr=true", "server", *server_arguments(server)], {},
+        spawn(server.service, [str(binary), "-logtostderr=true", "server", *server_arguments(server)], GROWTH,
               cwd=server.state)
     wait_until(server.service, lambda: http_ok(health_url(server)), START_TIMEOUT_SECONDS, progress_every=15)
     if changed and not to_start:

@@ -13,6 +13,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import botocore.exceptions
@@ -22,6 +23,7 @@ from dotenv import set_key
 
 from ecommerce_pipeline.settings import S3Settings, load_settings
 from nifi.provisioning.processes import SERVICE_VARIABLE
+from nifi.provisioning.seaweedfs import VOLUME_SIZE_MB
 
 pytestmark = [pytest.mark.integration, pytest.mark.seaweedfs]
 
@@ -130,3 +132,30 @@ def test_down_removes_the_sockets_a_killed_seaweedfs_left(private_stack):
     down = ok(stack("down"))
     assert "sockets it left" in down.stdout
     assert sockets_of(stack) == [] and processes_of(stack) == []
+
+
+def test_every_bucket_takes_writes_while_the_disk_has_room_for_one_volume_each(private_stack):
+    """A bucket is a SeaweedFS collection, and its first write grows volumes into slots counted from the free
+    disk (one per VOLUME_SIZE_MB). Grown 7 at a time (SeaweedFS's default), the slots ran out after free/7
+    buckets and every later write was an InternalError; one at a time, they last for all of them."""
+    stack = private_stack
+    ok(stack("up", "--store", "seaweedfs", "seaweedfs"))
+    disk = os.statvfs(state(stack) / "seaweedfs" / "volumes")
+    slots = disk.f_bavail * disk.f_frsize // (VOLUME_SIZE_MB << 20)
+    count = slots // 7 + 2  # more than 7-volume growth leaves room for, beside the stack's own bucket
+    print(f"\n{slots} volume slots free: writing to {count} new buckets")
+    admin = identity(stack, "admin").client()
+    made = []
+    try:
+        for _ in range(count):
+            bucket = f"slots-{uuid.uuid4().hex[:12]}"
+            admin.create_bucket(Bucket=bucket)
+            made.append(bucket)
+            admin.put_object(Bucket=bucket, Key="one.bin", Body=bucket.encode())
+        for bucket in made:
+            assert admin.get_object(Bucket=bucket, Key="one.bin")["Body"].read() == bucket.encode()
+    finally:
+        for bucket in made:
+            for listed in admin.list_objects_v2(Bucket=bucket).get("Contents", []):
+                admin.delete_object(Bucket=bucket, Key=listed["Key"])
+            admin.delete_bucket(Bucket=bucket)
