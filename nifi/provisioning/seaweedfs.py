@@ -19,7 +19,10 @@ security.toml `weed` reads from its working directory.
 
 import os
 import signal
+import ssl
 import stat
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -35,7 +38,7 @@ from .processes import (
     StackError, http_ok, log_file, not_running, run_step, running_pid, say, spawn, tail, wait_until,
 )
 from .seaweedfs_access import write_identities
-from .tls import ensure_mutual_tls
+from .tls import MutualTls, ensure_mutual_tls
 
 SEAWEEDFS_MODULE = "github.com/seaweedfs/seaweedfs"
 # The Go module proxy serves SeaweedFS as pseudo-versions only; this is its @latest of 2026-11-09.
@@ -51,6 +54,10 @@ REPLACES = ("github.com/tyler-smith/go-bip39 => github.com/cosmos/go-bip39 v1.0.
 VOLUME_SIZE_MB = 1024
 GROWTH = {"WEED_MASTER_VOLUME_GROWTH_COPY_1": "1"}
 START_TIMEOUT_SECONDS = 120
+# A master that leads again over existing volumes assigns no writes for 3 heartbeat pulses of 5 s (fixed in
+# SeaweedFS: its warm-up, while the volume servers report what they hold).
+WARM_UP_TIMEOUT_SECONDS = 60
+NO_SUCH_VOLUME = 4294967295  # the largest volume id: one the master never hands out this soon
 RELOAD_SECONDS = 30
 
 
@@ -86,7 +93,7 @@ def seaweedfs_up(env: dict[str, str]) -> str:
         directory.mkdir(parents=True, exist_ok=True)
         directory.chmod(0o700)  # the bucket's objects, plaintext exports under landing/ among them
     changed = write_identities(env, server.identities)
-    write_security(server)
+    tls = write_security(server)
     to_start = not_running([server], lambda s: f":{s.s3_port} (S3), :{s.master_port} (master)")
     if to_start:
         binary = seaweedfs_binary()
@@ -96,6 +103,9 @@ def seaweedfs_up(env: dict[str, str]) -> str:
         spawn(server.service, [str(binary), "-logtostderr=true", "server", *server_arguments(server)], GROWTH,
               cwd=server.state)
     wait_until(server.service, lambda: http_ok(health_url(server)), START_TIMEOUT_SECONDS, progress_every=15)
+    if to_start and not master_assigns(server, tls):
+        say("seaweedfs: its master warms up before it assigns writes (15 s after a restart with data)")
+        wait_until(server.service, lambda: master_assigns(server, tls), WARM_UP_TIMEOUT_SECONDS, progress_every=5)
     if changed and not to_start:
         os.kill(running_pid(server.service), signal.SIGHUP)  # the gateway re-reads -s3.config on SIGHUP
         wait_until(server.service, lambda: _flow_signs_in(env, server), RELOAD_SECONDS)
@@ -113,7 +123,22 @@ def _flow_signs_in(env: dict[str, str], server: SeaweedfsServer) -> bool:
     return True
 
 
-def write_security(server: SeaweedfsServer) -> None:
+def master_assigns(server: SeaweedfsServer, tls: MutualTls) -> bool:
+    """Whether the master assigns writes yet: while it warms up it answers a lookup of a volume it does not
+    know with 503 (Retry-After), afterwards with 404. Asks without writing anything."""
+    context = ssl.create_default_context(cafile=tls.ca_cert)
+    context.load_cert_chain(tls.cert, tls.key)
+    url = f"https://127.0.0.1:{server.master_port}/dir/lookup?volumeId={NO_SUCH_VOLUME}"
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=2):
+            return True
+    except urllib.error.HTTPError as error:
+        return error.code != 503
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def write_security(server: SeaweedfsServer) -> MutualTls:
     """security.toml in the server's working directory: mutual TLS on every gRPC and internal HTTP port."""
     tls = ensure_mutual_tls(server.state / "tls", "localhost")
     pair = f'cert = "{tls.cert}"\nkey = "{tls.key}"\n'
@@ -126,6 +151,7 @@ def write_security(server: SeaweedfsServer) -> None:
     security = server.state / "security.toml"
     security.touch(mode=0o600)
     security.write_text(text)
+    return tls
 
 
 def server_arguments(server: SeaweedfsServer) -> list[str]:

@@ -23,7 +23,9 @@ from dotenv import set_key
 
 from ecommerce_pipeline.settings import S3Settings, load_settings
 from nifi.provisioning.processes import SERVICE_VARIABLE
-from nifi.provisioning.seaweedfs import VOLUME_SIZE_MB
+from nifi.provisioning.layout import seaweedfs_server
+from nifi.provisioning.seaweedfs import VOLUME_SIZE_MB, master_assigns
+from nifi.provisioning.tls import ensure_mutual_tls
 
 pytestmark = [pytest.mark.integration, pytest.mark.seaweedfs]
 
@@ -117,7 +119,10 @@ def test_seaweedfs_is_remembered_keeps_its_data_private_and_stops_whole(private_
     stopped = stack("status")  # the store remembered, though stopped
     assert stopped.returncode == 69 and "seaweedfs: stopped" in stopped.stdout
 
-    ok(stack("up", "seaweedfs"))  # the data is still there after a restart
+    restarted = ok(stack("up", "seaweedfs"))  # the data is still there after a restart
+    assert "warms up before it assigns writes" in restarted.stdout
+    tls = ensure_mutual_tls(data / "tls", "localhost")  # the stack's own, made by the first `up`
+    assert master_assigns(seaweedfs_server(stack.env), tls), "`up` returns once the store takes writes again"
     admin = identity(stack, "admin").client()
     assert admin.get_object(Bucket=flow.bucket, Key="order_info/ingest_date=2026-01-01/kept.parquet")["Body"].read() == b"rows"
 
