@@ -49,6 +49,13 @@ def delete_objects(minio, keys):
         client.delete_objects(Bucket=minio.bucket, Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]]})
 
 
+def remove_bucket(client, bucket):
+    """Deletes a test's own unversioned bucket with what it holds (a bucket must be empty to go)."""
+    for listed in client.list_objects_v2(Bucket=bucket).get("Contents", []):
+        client.delete_object(Bucket=bucket, Key=listed["Key"])
+    client.delete_bucket(Bucket=bucket)
+
+
 def read_objects(minio, keys):
     """Prefix (segment or _quarantine) -> [(key, body)]."""
     client = minio.client()

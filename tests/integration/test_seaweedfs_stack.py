@@ -22,8 +22,9 @@ import pytest
 from dotenv import set_key
 
 from ecommerce_pipeline.settings import S3Settings, load_settings
-from nifi.provisioning.processes import SERVICE_VARIABLE
+from lake import remove_bucket
 from nifi.provisioning.layout import seaweedfs_server
+from nifi.provisioning.processes import SERVICE_VARIABLE
 from nifi.provisioning.seaweedfs import VOLUME_SIZE_MB, master_assigns
 from nifi.provisioning.tls import ensure_mutual_tls
 
@@ -161,6 +162,4 @@ def test_every_bucket_takes_writes_while_the_disk_has_room_for_one_volume_each(p
             assert admin.get_object(Bucket=bucket, Key="one.bin")["Body"].read() == bucket.encode()
     finally:
         for bucket in made:
-            for listed in admin.list_objects_v2(Bucket=bucket).get("Contents", []):
-                admin.delete_object(Bucket=bucket, Key=listed["Key"])
-            admin.delete_bucket(Bucket=bucket)
+            remove_bucket(admin, bucket)

@@ -18,6 +18,7 @@ from minio.minioadmin import MinioAdmin
 
 from conftest import REPO
 from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
+from lake import remove_bucket
 
 pytestmark = [pytest.mark.integration, pytest.mark.stores]
 
@@ -59,9 +60,7 @@ def other_bucket(minio):
     root.create_bucket(Bucket=name)
     root.put_object(Bucket=name, Key="data.bin", Body=b"other")
     yield name
-    for listed in root.list_objects_v2(Bucket=name).get("Contents", []):
-        root.delete_object(Bucket=name, Key=listed["Key"])
-    root.delete_bucket(Bucket=name)
+    remove_bucket(root, name)
 
 
 def test_the_flow_the_analyst_and_the_maintainer_have_their_own_users_not_root(minio):
