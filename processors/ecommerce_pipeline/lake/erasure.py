@@ -101,7 +101,7 @@ class Erasure:
         """One step: the current object rewritten without the customer (or deleted), or an older version deleted."""
         key = entry["key"]
         if entry["action"] == OLDER_VERSION:
-            self._delete_version(key, entry["version_id"])
+            self._delete_version(entry)
             return
         for _ in range(CHANGED_RETRIES):
             versions = self.store.versions_of(key)
@@ -115,7 +115,7 @@ class Erasure:
         else:
             raise CommandFailed(f"s3://{self.store.bucket}/{key} keeps changing; run the erasure again")
         if entry["version_id"] is not None:
-            self._delete_version(key, entry["version_id"])  # the version found, now an older one
+            self._delete_version(entry)  # the version found, now an older one (unless replaced in place)
 
     def _remove_from_latest(self, latest: ObjectVersion) -> None:
         stored = self.store.get(latest)
@@ -127,9 +127,16 @@ class Erasure:
         else:
             self.store.replace(latest, rest, stored.metadata, stored.content_type)
 
-    def _delete_version(self, key: str, version_id: str | None) -> None:
-        for version in self.store.versions_of(key):
-            if version.version_id == version_id and not version.latest:
+    def _delete_version(self, entry: dict) -> None:
+        """Deletes the version the plan found, if it is still there as an older version with the bytes found.
+
+        In a Suspended bucket a rewrite replaces the `null` version in place: "version null" then
+        names the rewritten object, which is the latest (and has another ETag), and is kept.
+        """
+        for version in self.store.versions_of(entry["key"]):
+            if version.version_id != entry["version_id"] or version.latest or version.delete_marker:
+                continue
+            if entry.get("etag") in (None, version.etag):  # plans saved before ETags were recorded have none
                 self.store.delete(version)
 
     def _find(self, stored: StoredObject, kind: Kind, key: str) -> tuple[int, bool]:
@@ -175,8 +182,8 @@ def _entry(version: ObjectVersion, rows: int, kind: Kind, *, emptied: bool) -> d
     """A step of the plan; `rows` of the customer in that version (records, for a whole file); `emptied`: nothing
     else is in it."""
     action = OLDER_VERSION if not version.latest else CURRENT_DELETE if emptied else CURRENT_REWRITE
-    return {"key": version.key, "version_id": version.version_id, "table": table_of(version.key), "rows": rows,
-            "kind": kind.value, "action": action}
+    return {"key": version.key, "version_id": version.version_id, "etag": version.etag, "table": table_of(version.key),
+            "rows": rows, "kind": kind.value, "action": action}
 
 
 def _action_line(entry: dict, bucket: str) -> str:
@@ -253,12 +260,13 @@ def erase_customer(settings: dict[str, str], customer_id: str, *, dry_run: bool 
     state = walk.run({"erasure_id": uuid.uuid4().hex[:16], "reference": reference}, after_scan=erasure.apply)
     if dry_run:
         erasure.apply()
-    summary = _summary(erasure.plan, store.versioned)
+    summary = _summary(erasure.plan, store)
     if dry_run:
         say(f"would erase {summary['rows']} rows ({_rows_line(summary['rows_erased'])}); "
             f"{summary['objects_changed']} objects to rewrite or delete, {summary['older_versions_deleted']} older "
             "versions to delete; nothing changed")
         return summary
+    recounted = walk.recount(_removed(erasure.plan))  # raises, naming the objects, when other rows went too
     started = dt.datetime.fromisoformat(state["started_at"]).astimezone(dt.timezone.utc)
     audit = {
         "erasure_id": state["erasure_id"],
@@ -278,14 +286,26 @@ def erase_customer(settings: dict[str, str], customer_id: str, *, dry_run: bool 
     }
     audit_key = f"{AUDIT_PREFIX}{started:%Y%m%dT%H%M%SZ}-{audit['erasure_id']}.json"  # the same on a resumed run
     store.write_json(audit_key, audit)
-    store.remove(walk.key)
+    walk.remove()
     say(f"erased {summary['rows']} rows ({_rows_line(summary['rows_erased'])}) and {summary['records']} records of "
         f"unreadable files: {summary['objects_changed']} objects rewritten or deleted, "
-        f"{summary['older_versions_deleted']} older versions deleted; audit record s3://{store.bucket}/{audit_key}")
+        f"{summary['older_versions_deleted']} older versions deleted; rows per table counted again in the store, "
+        f"less the customer's: {recounted}; audit record s3://{store.bucket}/{audit_key}")
     return audit
 
 
-def _summary(plan: list[dict], versioned: bool) -> dict:
+def _removed(plan: list[dict]) -> dict[str, int | None]:
+    """What the plan takes from the current objects, for the recount: key -> rows (None: the object deleted)."""
+    removed = {}
+    for entry in plan:
+        if entry["action"] == CURRENT_DELETE:
+            removed[entry["key"]] = None
+        elif entry["action"] == CURRENT_REWRITE:
+            removed[entry["key"]] = entry["rows"] if entry["kind"] == Kind.PARQUET.value else 0
+    return removed
+
+
+def _summary(plan: list[dict], store: LakeStore) -> dict:
     """The counts of a plan: rows of the current objects per table, objects changed, older versions deleted."""
     rows = {name: 0 for name in tables()}
     records = changed = older = 0
@@ -294,7 +314,8 @@ def _summary(plan: list[dict], versioned: bool) -> dict:
             older += 1
             continue
         changed += 1
-        older += versioned and entry["action"] == CURRENT_REWRITE  # the version rewritten becomes an older one
+        # the version rewritten becomes an older one, deleted after (a Suspended bucket's `null` is replaced in place)
+        older += entry["action"] == CURRENT_REWRITE and store.keeps_replaced(entry["version_id"])
         if entry["kind"] == Kind.WHOLE_FILE.value:
             records += entry["rows"]
         else:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from ..exit_codes import CommandFailed
 from ..object_keys import MAINTENANCE_PREFIX
 from .progress import Progress
+from .recount import Inventory, recount, take_inventory
 from .store import LakeStore, ObjectChanged, ObjectVersion
 
 CHECKPOINT_SECONDS = 5
@@ -45,6 +46,11 @@ def state_key(job: str, name: str) -> str:
     return f"{MAINTENANCE_PREFIX}{job}/{name}/state.json"
 
 
+def inventory_key(job: str, name: str) -> str:
+    """The lake's objects and rows when the job began (recount), kept while the job runs."""
+    return f"{MAINTENANCE_PREFIX}{job}/{name}/inventory.json"
+
+
 class Walk:
     """Runs `handler` on every key under `prefixes`, checkpointing in the bucket (none in a dry run)."""
 
@@ -53,7 +59,9 @@ class Walk:
         self.store, self.job, self.handler, self.dry_run, self.say = store, job, handler, dry_run, say
         self.prefixes = sorted(prefixes)
         self.key = state_key(job, name)
+        self.inventory_key = inventory_key(job, name)
         self.state: dict = {}
+        self.inventory: Inventory | None = None
 
     def load(self) -> dict | None:
         """The unfinished state of this job, if a run was interrupted."""
@@ -76,6 +84,8 @@ class Walk:
                           "counts": {}, "finished_at": None, **(details or {})}
             self.state["started_at"] = self.state["since"] = self.save().isoformat()
             self.save()
+        if not self.dry_run:
+            self._load_inventory()
         counts = Counter(self.state["counts"])
         if self.state["phase"] == "scan":
             self._scan(counts)
@@ -93,11 +103,30 @@ class Walk:
         self.state["counts"] = dict(counts)
         return self.state
 
+    def _load_inventory(self) -> None:
+        """The inventory of an interrupted run, or one taken now, stored before anything changes."""
+        stored = self.store.read_json(self.inventory_key)
+        if stored is not None:
+            self.inventory = stored["objects"]
+            return
+        self.inventory = take_inventory(self.store, self.prefixes)
+        self.store.write_json(self.inventory_key, {"objects": self.inventory})
+
+    def recount(self, removed: dict[str, int | None] | None = None) -> str:
+        """The safety net: the inventory's objects counted again (recount.recount); the line of rows per table."""
+        return recount(self.store, self.inventory or {}, self.job, removed)
+
     def finish(self) -> None:
         """Marks the job done; its state stays as the record of the last run (older versions of it go)."""
         self.state["finished_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self.save()
         self.store.prune(self.key)
+        self.store.remove(self.inventory_key)
+
+    def remove(self) -> None:
+        """Deletes the job's state and inventory (a job that leaves its own record elsewhere)."""
+        self.store.remove(self.key)
+        self.store.remove(self.inventory_key)
 
     def _scan(self, counts: Counter) -> None:
         cursor = self.state["cursor"]

@@ -60,14 +60,25 @@ class Rotation:
             return handled
         current = versions[0] if versions[0].latest and not versions[0].delete_marker else None
         older = [version for version in versions[1:] if not version.delete_marker]
+        written = None
         if current is not None:
-            replaced = self._rotate_current(current, kind, catching_up, handled)
-            if replaced is not None and self.store.versioned:
-                self._delete_older(replaced, handled)  # read just now: under an old key
+            written = self._rotate_current(current, kind, catching_up, handled)
+            if written is not None:
+                self._delete_replaced(current, written, handled)  # read just now: under an old key
         for version in older:
+            if written is not None and version.version_id == written.version_id:
+                continue  # a Suspended bucket's `null` version, replaced in place by the rotated object
             if not self._under_target(self.store.get(version), kind, table_of(key)):
                 self._delete_older(version, handled)
         return handled
+
+    def _delete_replaced(self, replaced: ObjectVersion, written: ObjectVersion, handled: Handled) -> None:
+        """The version the rotated object replaced, if the bucket kept it beside the new one."""
+        if self.dry_run:
+            if self.store.keeps_replaced(replaced.version_id):
+                self._delete_older(replaced, handled)
+        elif self.store.delete_replaced(replaced, written):
+            handled.counts["old_versions_deleted"] += 1
 
     def _delete_older(self, version: ObjectVersion, handled: Handled) -> None:
         if self.dry_run:
@@ -80,7 +91,8 @@ class Rotation:
 
     def _rotate_current(self, current: ObjectVersion, kind: Kind, catching_up: bool,
                         handled: Handled) -> ObjectVersion | None:
-        """Rotates the key's current object if it is not under the target; returns the version it replaced."""
+        """Rotates the key's current object if it is not under the target; returns the version written (in a
+        dry run, the current one), None when there was nothing to rotate."""
         table_name = table_of(current.key)
         if catching_up and self._marked_as_rotated(current):
             handled.counts["objects_already_under_the_new_key"] += 1
@@ -101,11 +113,11 @@ class Rotation:
                                     f"{KEYS_VARIABLE}; the rotation stopped there (what it rotated stays rotated; "
                                     "add the missing key and run it again)") from None
             metadata = {**stored.metadata, KEY_ID_METADATA: self.target_id}
-            self.store.replace(current, body, metadata, stored.content_type)
+            written = self.store.replace(current, body, metadata, stored.content_type)
             handled.wrote = True
         handled.counts["objects_rotated"] += 1
         handled.counts["rows_rotated"] += rows or 0
-        return current
+        return current if self.dry_run else written
 
     def _marked_as_rotated(self, current: ObjectVersion) -> bool:
         with self.store.errors(current.key):
@@ -169,12 +181,15 @@ def rotate_lake(settings: dict[str, str], *, dry_run: bool = False, policy: Encr
     walk = Walk(store, JOB, keys.target_id, rotation.prefixes(), rotation, dry_run=dry_run, say=say)
     state = walk.run({"key_id": keys.target_id})
     counts = Counter(state["counts"])
+    recounted = ""
     if not dry_run:
+        recounted = walk.recount()  # raises, naming the objects, when the lake lost or gained rows
         walk.finish()
     verb = "would rotate" if dry_run else "rotated"
     say(f"{verb} {counts['objects_rotated']} objects ({counts['rows_rotated']} rows) to key {keys.target_id}; "
         f"{counts['objects_already_under_the_new_key']} already under it; "
         f"{'would delete' if dry_run else 'deleted'} {counts['old_versions_deleted']} old versions"
-        + ("" if dry_run else f"; the lake is under {NEW_KEYS_VARIABLE}'s newest key: remove the old keys from "
+        + ("" if dry_run else f"; rows per table counted again in the store, as before: {recounted}; "
+                              f"the lake is under {NEW_KEYS_VARIABLE}'s newest key: remove the old keys from "
                               f"{KEYS_VARIABLE} and run `python3 deploy_flow.py`"))
     return dict(counts)

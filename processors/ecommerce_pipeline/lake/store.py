@@ -67,7 +67,7 @@ class LakeStore:
         self.s3, self.bucket, self.account = s3, s3.bucket, account
         self.client = s3_client(s3.endpoint_url, s3.access_key, s3.secret_key,
                                 connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=READ_TIMEOUT_SECONDS)
-        self._versioned: bool | None = None
+        self._versioning: str | None = None
 
     @contextmanager
     def errors(self, what: str):
@@ -113,12 +113,24 @@ class LakeStore:
 
     @property
     def versioned(self) -> bool:
-        """Whether the bucket keeps (or once kept) versions: then a rewrite leaves the old one to delete."""
-        if self._versioned is None:
+        """Whether the bucket keeps (or once kept) versions: Enabled or Suspended.
+
+        It says how to list (with version ids) and that older versions may exist; never that a
+        rewrite left the old version to delete: in a Suspended bucket a put replaces the `null`
+        version in place (delete_replaced asks the listing instead)."""
+        return self.versioning in ("Enabled", "Suspended")
+
+    @property
+    def versioning(self) -> str:
+        """The bucket's versioning state: "Enabled", "Suspended", or "" for a bucket that never kept versions."""
+        if self._versioning is None:
             with self.errors("?versioning"):
-                status = self.client.get_bucket_versioning(Bucket=self.bucket).get("Status")
-            self._versioned = status in ("Enabled", "Suspended")
-        return self._versioned
+                self._versioning = self.client.get_bucket_versioning(Bucket=self.bucket).get("Status") or ""
+        return self._versioning
+
+    def keeps_replaced(self, version_id: str | None) -> bool:
+        """Whether a put over the current version `version_id` leaves it stored beside the new object (to delete)."""
+        return self.versioning == "Enabled" or (self.versioning == "Suspended" and version_id not in (None, "null"))
 
     def versions(self, prefix: str, after: str | None = None) -> Iterator[list[ObjectVersion]]:
         """Every key under `prefix` (after the key `after`) in key order, with its versions newest first.
@@ -177,15 +189,38 @@ class LakeStore:
             response = self.client.put_object(
                 Bucket=self.bucket, Key=current.key, Body=body, Metadata=metadata, IfMatch=f'"{current.etag}"',
                 ContentMD5=base64.b64encode(digest.digest()).decode(), **extra)
-            stored = ObjectVersion(current.key, response.get("VersionId") if self.versioned else None,
+            version_id = response.get("VersionId") if self.versioned else None
+            head = self.client.head_object(Bucket=self.bucket, Key=current.key,
+                                           **({"VersionId": version_id} if version_id else {}))
+            stored = ObjectVersion(current.key, version_id or head.get("VersionId") if self.versioned else None,
                                    response["ETag"].strip('"'), len(body), dt.datetime.now(dt.timezone.utc), True)
-            head = self.client.head_object(Bucket=self.bucket, Key=current.key, **_version_argument(stored))
         if head["ETag"].strip('"') != digest.hexdigest() or head["ContentLength"] != len(body):
             if not self.versioned:  # another writer's put right after this one: read the key again
                 raise ObjectChanged(f"s3://{self.bucket}/{current.key} changed right after it was written")
             raise CommandFailed(f"s3://{self.bucket}/{current.key}: the stored object is not what was written "
                                 "(ETag or length differ); the old version is kept")
         return stored
+
+    def delete_replaced(self, replaced: ObjectVersion, written: ObjectVersion) -> bool:
+        """Deletes the version a guarded rewrite replaced, if it is still there and is not what was written.
+
+        Whatever the bucket's versioning state: never versioned, the put overwrote the object
+        (nothing to delete); Suspended, a put replaces the `null` version, so a replaced `null`
+        version is gone and "version null" now names the new object; Enabled, the old version
+        stays beside the new one. So the key's versions are listed again and the one deleted
+        must have the replaced version's id and ETag, must not be the latest and must not be
+        the written one. Returns whether a version was deleted.
+        """
+        if replaced.version_id is None or replaced.version_id == written.version_id:
+            return False
+        for version in self.versions_of(replaced.key):
+            if version.version_id != replaced.version_id:
+                continue
+            if version.latest or version.delete_marker or version.etag != replaced.etag:
+                return False  # not the bytes that were replaced
+            self.delete(version)
+            return True
+        return False
 
     def delete(self, version: ObjectVersion) -> None:
         """Deletes one version (in a versioned bucket: for good, no delete marker), or the object."""
