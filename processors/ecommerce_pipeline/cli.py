@@ -220,11 +220,16 @@ def _keygen(args) -> None:
 
 
 def _ingest(args) -> None:
-    """Writes rows and ledger records only: the flow's identity, as NiFi stores the same rows."""
+    """Writes rows and ledger records only: the flow's identity, as NiFi stores the same rows.
+
+    An export rejected whole (stored encrypted in quarantine, no row in a segment) does not
+    stop the others; the command fails (exit 1) at the end, as `drop` does.
+    """
     settings = _settings(args)
     keys = require(settings, KEYS_VARIABLE)
     parse_keys(keys, KEYS_VARIABLE)
     s3 = S3Settings.from_settings(settings, "flow")
+    rejected: list[Path] = []
     for source in args.sources:
         with bar(f"ingesting {source.name}", _size(source), "B", args.progress, scale=True) as progress:
             report = ingest_file(source, s3, keys, chunk_rows=args.chunk_rows, workers=args.workers,
@@ -243,6 +248,11 @@ def _ingest(args) -> None:
             print(f"  rejected: {reason}")
         for key in report.objects:
             print(f"  s3://{s3.bucket}/{key}")
+        if report.rejected_chunks and not report.rows_in:
+            rejected.append(source)
+    if rejected:
+        raise CommandFailed(f"{len(rejected)} of {len(args.sources)} files rejected whole (not readable exports; "
+                            f"stored encrypted in _quarantine/): {', '.join(source.name for source in rejected)}")
 
 
 def _size(path: Path) -> int | None:
@@ -357,6 +367,10 @@ def _rotate(args) -> None:
         table = rotate_table(read_parquet(args.source, settings, "maintainer"), segment, old_keys, new_keys, policy,
                              on_column=lambda name: progress.update())
         write_parquet(table, args.destination, settings, "maintainer")
+    stored = read_parquet(args.destination, settings, "maintainer").num_rows  # counted again, as the lake tools do
+    if stored != table.num_rows:
+        raise CommandFailed(f"{args.destination} holds {stored} rows after the rotation, {table.num_rows} expected "
+                            f"(the rows of {args.source})")
     print(
         f"re-encrypted {', '.join(columns) or 'no columns'} of {table.num_rows} rows "
         f"(segment {segment}) to {args.destination}; once every file is rotated, set {KEYS_VARIABLE} "
