@@ -230,3 +230,15 @@ def private_minio_by_versioning(request, tmp_path_factory):
         pytest.fail(f"nifi/stack up minio failed:\n{started.stdout}\n{started.stderr}")
     yield request.param, run
     run("down")
+
+
+@pytest.fixture(scope="module", params=["never versioned", "Enabled", "Suspended", "Suspended after Enabled"])
+def private_store_by_versioning_state(request, store_name, tmp_path_factory):
+    """(versioning state, a private stack on the session's store): a module's tests run once per state a
+    bucket can be in (the tests set it; a bucket never versioned needs a store of its own); each stopped after."""
+    run = make_private_stack(tmp_path_factory.mktemp(f"{store_name}-{request.param.replace(' ', '-')}"))
+    started = run("up", store_name)
+    if started.returncode != 0:
+        pytest.fail(f"nifi/stack up {store_name} failed:\n{started.stdout}\n{started.stderr}")
+    yield request.param, run
+    run("down")

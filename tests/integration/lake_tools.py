@@ -185,6 +185,19 @@ def tokens_open_only_with(lake: Lake, version: dict, key: str, old_keys: list[st
             raise AssertionError(f"{version['Key']} ({version['VersionId']}) still opens with an old key")
 
 
+def versions_holding(lake: Lake, customer: str) -> list[str]:
+    """The keys of every version (Parquet by its customer_id column, a whole file by its records) holding `customer`."""
+    holding = []
+    for version in lake.versions():
+        body = lake.body(version["Key"], version["VersionId"] if version["VersionId"] != "null" else None)
+        if version["Key"].endswith(".parquet"):
+            if customer in pq.read_table(io.BytesIO(body), columns=["customer_id"]).column(0).to_pylist():
+                holding.append(version["Key"])
+        elif version["Key"].endswith(".csv.fernet") and customer.encode() in Fernet(lake.key).decrypt(body):
+            holding.append(version["Key"])
+    return holding
+
+
 def sample_export(directory: Path, rows: int, seed: int, customer: str | None = None, at: tuple[int, ...] = (),
                   bad_amount_at: tuple[int, ...] = ()) -> bytes:
     """A seeded export; rows `at` given to `customer`, rows `bad_amount_at` with an amount cleaning rejects."""

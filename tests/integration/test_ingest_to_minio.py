@@ -4,7 +4,10 @@ The objects are read back without the project's reader or decrypt code, so these
 check the output contract a query engine and a key holder rely on.
 """
 
+import os
 import re
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -15,12 +18,15 @@ from ecommerce_pipeline.cleaning import clean_frame, read_raw_csv
 from ecommerce_pipeline.fernet_tokens import generate_key
 from ecommerce_pipeline.ingest import ingest_file
 from ecommerce_pipeline.sample_data import write_sample_csv
+from ecommerce_pipeline.settings import S3Settings, env_file, load_settings
 from lake import (
     BAD_EXPORTS, KEY_PATTERN, assert_lake_holds_exactly, assert_no_plaintext, delete_objects, keys_of, read_objects,
     write_bad_export,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.stores]
+
+REPO = Path(__file__).resolve().parents[2]
 
 ROWS = 25_000
 
@@ -109,3 +115,22 @@ def test_another_file_of_the_same_name_never_lands_on_its_keys(minio, tmp_path, 
     second = ingest_file(tmp_path / "b" / name, minio, key)
     assert not set(first.objects) & set(second.objects)
     assert len(ingested_objects(Path(name).stem)) == len(first.objects) + len(second.objects)
+
+
+def test_the_ingest_command_exits_1_naming_an_export_rejected_whole_and_still_stores_the_others(minio, tmp_path,
+                                                                                              ingested_objects):
+    good, bad = tmp_path / f"good-{uuid.uuid4().hex[:8]}.csv", tmp_path / f"bad-{uuid.uuid4().hex[:8]}.csv"
+    write_sample_csv(good, rows=200, seed=12)
+    write_bad_export(bad, "wrong-header")
+    flow = S3Settings.from_settings(load_settings(env_file(REPO)), "flow")
+    env = {**os.environ, "FERNET_KEYS": generate_key(), "S3_FLOW_ACCESS_KEY": flow.access_key,
+           "S3_FLOW_SECRET_KEY": flow.secret_key, "S3_ENDPOINT_URL": minio.endpoint_url, "S3_BUCKET": minio.bucket}
+    result = subprocess.run([sys.executable, "-m", "ecommerce_pipeline.cli", "ingest", str(bad), str(good)],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith(f"1 of 2 files rejected whole (not readable exports; "
+                                                           f"stored encrypted in _quarantine/): {bad.name}")
+    assert "200 rows in" in result.stdout
+    assert [key.split("/")[0] for key in ingested_objects(bad.stem)] == ["_quarantine"]
+    assert {key.split("/")[0] for key in ingested_objects(good.stem)} == {
+        "customer_info", "order_info", "payment_and_delivery_info"}

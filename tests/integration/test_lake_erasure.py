@@ -6,16 +6,13 @@ erasure no version of any object may hold the customer, and every other row must
 exactly as the verifier expects, also when the command was killed with SIGKILL and run again.
 """
 
-import io
 import json
 import signal
 
-import pyarrow.parquet as pq
 import pytest
-from cryptography.fernet import Fernet
 
 from ecommerce_pipeline.fernet_tokens import generate_key
-from lake_tools import DAYS, Lake, sample_export, unreadable_export
+from lake_tools import DAYS, Lake, sample_export, unreadable_export, versions_holding
 
 pytestmark = pytest.mark.integration
 
@@ -51,15 +48,7 @@ def customer_rows(lake):
 
 
 def versions_holding_the_customer(lake):
-    holding = []
-    for version in lake.versions():
-        body = lake.body(version["Key"], version["VersionId"] if version["VersionId"] != "null" else None)
-        if version["Key"].endswith(".parquet"):
-            if CUSTOMER in pq.read_table(io.BytesIO(body), columns=["customer_id"]).column(0).to_pylist():
-                holding.append(version["Key"])
-        elif version["Key"].endswith(".csv.fernet") and CUSTOMER.encode() in Fernet(lake.key).decrypt(body):
-            holding.append(version["Key"])
-    return holding
+    return versions_holding(lake, CUSTOMER)
 
 
 def maintenance_records(lake):
