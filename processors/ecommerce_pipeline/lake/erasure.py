@@ -128,16 +128,10 @@ class Erasure:
             self.store.replace(latest, rest, stored.metadata, stored.content_type)
 
     def _delete_version(self, entry: dict) -> None:
-        """Deletes the version the plan found, if it is still there as an older version with the bytes found.
-
-        In a Suspended bucket a rewrite replaces the `null` version in place: "version null" then
-        names the rewritten object, which is the latest (and has another ETag), and is kept.
-        """
-        for version in self.store.versions_of(entry["key"]):
-            if version.version_id != entry["version_id"] or version.latest or version.delete_marker:
-                continue
-            if entry.get("etag") in (None, version.etag):  # plans saved before ETags were recorded have none
-                self.store.delete(version)
+        """Deletes the version the plan found, if it is still an older version with the bytes found (plans saved
+        before ETags were recorded have none). In a Suspended bucket a rewrite replaces the `null` version in
+        place: "version null" then names the rewritten object, the latest, and is kept."""
+        self.store.delete_older(entry["key"], entry["version_id"], entry.get("etag"))
 
     def _find(self, stored: StoredObject, kind: Kind, key: str) -> tuple[int, bool]:
         """(rows or records of the customer, whether nothing else is in the object); reads only the id column."""

@@ -202,22 +202,25 @@ class LakeStore:
         return stored
 
     def delete_replaced(self, replaced: ObjectVersion, written: ObjectVersion) -> bool:
-        """Deletes the version a guarded rewrite replaced, if it is still there and is not what was written.
+        """Deletes the version a guarded rewrite replaced, if the bucket kept it beside what was written.
 
-        Whatever the bucket's versioning state: never versioned, the put overwrote the object
-        (nothing to delete); Suspended, a put replaces the `null` version, so a replaced `null`
-        version is gone and "version null" now names the new object; Enabled, the old version
-        stays beside the new one. So the key's versions are listed again and the one deleted
-        must have the replaced version's id and ETag, must not be the latest and must not be
-        the written one. Returns whether a version was deleted.
+        Never versioned, the put overwrote the object (nothing to delete); Suspended, a put
+        replaces the `null` version, so "version null" now names the new object; Enabled, the
+        old version stays beside the new one. Returns whether a version was deleted.
         """
         if replaced.version_id is None or replaced.version_id == written.version_id:
             return False
-        for version in self.versions_of(replaced.key):
-            if version.version_id != replaced.version_id:
+        return self.delete_older(replaced.key, replaced.version_id, replaced.etag)
+
+    def delete_older(self, key: str, version_id: str, etag: str | None) -> bool:
+        """Deletes version `version_id` of `key` only if the listing, read again, shows it as an older version
+        (not the latest, not a delete marker) holding the bytes `etag` names (any, when None); returns whether
+        it did. The rule the tools that rewrite the lake delete by: never the object they just wrote."""
+        for version in self.versions_of(key):
+            if version.version_id != version_id:
                 continue
-            if version.latest or version.delete_marker or version.etag != replaced.etag:
-                return False  # not the bytes that were replaced
+            if version.latest or version.delete_marker or etag not in (None, version.etag):
+                return False
             self.delete(version)
             return True
         return False
