@@ -3,7 +3,8 @@
 The lake is filled by `ingest_file`, the core the NiFi flow runs, as the flow's identity: several
 exports on several ingest dates, rows that cleaning quarantines, and an export no CSV reader
 accepts (kept whole as one Fernet token). The tools run as the real command in a subprocess;
-`killed_at` runs it and SIGKILLs it right after a chosen call returns for the n-th time.
+`killed_at` runs it and SIGKILLs it right after a chosen call returns for the n-th time;
+`deleting_behind_its_back` deletes an object at that point instead.
 """
 
 import csv
@@ -33,24 +34,28 @@ LAKE_PREFIXES = ("customer_info/", "order_info/", "payment_and_delivery_info/", 
 DAYS = (dt.date(2026, 11, 2), dt.date(2026, 11, 3))
 TOOL_VARIABLES = ("FERNET_KEYS", "NEW_FERNET_KEYS", "S3_BUCKET", "S3_ENDPOINT_URL")
 
-KILL_AFTER = """
+AFTER_CALL = """
 import os, signal, sys
 from importlib import import_module
-module, attribute, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+from ecommerce_pipeline.settings import S3Settings, load_settings
+module, attribute, count, doomed = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 owner_name, method = attribute.split(".")
 owner = getattr(import_module(module), owner_name)
 original = getattr(owner, method)
 calls = 0
-def dying(*args, **kwargs):
+def hooked(*args, **kwargs):
     global calls
     result = original(*args, **kwargs)
     calls += 1
-    if calls == count:
+    if calls == count and doomed:
+        admin = S3Settings.from_settings(load_settings(), "admin")
+        admin.client().delete_object(Bucket=admin.bucket, Key=doomed)
+    elif calls == count:
         os.kill(os.getpid(), signal.SIGKILL)
     return result
-setattr(owner, method, dying)
+setattr(owner, method, hooked)
 from ecommerce_pipeline.cli import main
-sys.exit(main(sys.argv[4:]))
+sys.exit(main(sys.argv[5:]))
 """
 
 
@@ -92,8 +97,17 @@ class Lake:
 
     def killed_at(self, call: str, count: int, *args, **variables) -> subprocess.CompletedProcess:
         """The command, SIGKILLed right after `call` ("module:Class.method") returns for the `count`-th time."""
+        return self._after_call(call, count, "", *args, **variables)
+
+    def deleting_behind_its_back(self, call: str, count: int, doomed: str, *args,
+                                 **variables) -> subprocess.CompletedProcess:
+        """The command, with the object `doomed` deleted by the admin right after `call` returns for the
+        `count`-th time (a loss the tool did not cause, for its recount to find)."""
+        return self._after_call(call, count, doomed, *args, **variables)
+
+    def _after_call(self, call: str, count: int, doomed: str, *args, **variables) -> subprocess.CompletedProcess:
         module, attribute = call.split(":")
-        return subprocess.run([sys.executable, "-c", KILL_AFTER, module, attribute, str(count), *args],
+        return subprocess.run([sys.executable, "-c", AFTER_CALL, module, attribute, str(count), doomed, *args],
                               capture_output=True, text=True, env=self.env(**variables), timeout=600, cwd=self.tmp)
 
     def ingest(self, name: str, content: bytes, day: dt.date, keys: str | None = None, chunk_rows: int = 500) -> None:

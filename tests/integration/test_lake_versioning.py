@@ -11,43 +11,19 @@ The safety net is tested too: an object deleted behind the tool's back fails the
 
 import io
 import signal
-import subprocess
-import sys
 from collections import Counter
 
 import pyarrow.parquet as pq
 import pytest
 
 from ecommerce_pipeline.fernet_tokens import generate_key
-from lake_tools import DAYS, Lake, sample_export, tokens_open_only_with, unreadable_export, versions_holding
+from lake_tools import DAYS, LAKE_PREFIXES, Lake, sample_export, tokens_open_only_with, unreadable_export, versions_holding
 
 pytestmark = [pytest.mark.integration, pytest.mark.stores]
 
 CUSTOMER = "CUST-VERSION1"
 STORE = "ecommerce_pipeline.lake.store:LakeStore"
-SEGMENTS = ("customer_info/", "order_info/", "payment_and_delivery_info/", "_quarantine/")
 
-DELETE_BEHIND_THE_BACK = """
-import sys
-from importlib import import_module
-from ecommerce_pipeline.settings import S3Settings, load_settings
-module, attribute, count, doomed = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-owner_name, method = attribute.split(".")
-owner = getattr(import_module(module), owner_name)
-original = getattr(owner, method)
-calls = 0
-def deleting(*args, **kwargs):
-    global calls
-    result = original(*args, **kwargs)
-    calls += 1
-    if calls == count:
-        admin = S3Settings.from_settings(load_settings(), "admin")
-        admin.client().delete_object(Bucket=admin.bucket, Key=doomed)
-    return result
-setattr(owner, method, deleting)
-from ecommerce_pipeline.cli import main
-sys.exit(main(sys.argv[5:]))
-"""
 
 
 @pytest.fixture
@@ -84,7 +60,7 @@ def lake(private_store_by_versioning_state, tmp_path):
 def withdraw(lake, stem):
     """Deletes an export's objects without a version id: a delete marker on each (`null` in a Suspended bucket)."""
     client = lake.admin.client()
-    for key in [o["Key"] for prefix in SEGMENTS
+    for key in [o["Key"] for prefix in LAKE_PREFIXES
                 for o in client.list_objects_v2(Bucket=lake.admin.bucket, Prefix=prefix).get("Contents", [])
                 if f"/{stem}-" in o["Key"]]:
         client.delete_object(Bucket=lake.admin.bucket, Key=key)
@@ -95,7 +71,7 @@ def listing(lake):
     """(versions, delete markers) of the lake's prefixes, as the admin lists them."""
     client = lake.admin.client()
     versions, markers = [], []
-    for prefix in SEGMENTS:
+    for prefix in LAKE_PREFIXES:
         for page in client.get_paginator("list_object_versions").paginate(Bucket=lake.admin.bucket, Prefix=prefix):
             versions += page.get("Versions", [])
             markers += page.get("DeleteMarkers", [])
@@ -125,7 +101,7 @@ def assert_state(lake, *, as_set_up=True):
 def rows_per_table(lake):
     """Rows of every current Parquet object per table, read whole with boto3 and pyarrow."""
     client, counts = lake.admin.client(), Counter()
-    for prefix in SEGMENTS:
+    for prefix in LAKE_PREFIXES:
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=lake.admin.bucket, Prefix=prefix):
             for item in page.get("Contents", []):
                 if item["Key"].endswith(".parquet"):
@@ -186,13 +162,6 @@ def test_erasure_removes_the_customer_and_keeps_every_other_row(lake):
     assert_state(lake, as_set_up=False)
 
 
-def behind_the_back(lake, call, count, doomed, *args, **variables):
-    """The command, with `doomed` deleted by the admin right after `call` returns for the `count`-th time."""
-    module, attribute = call.split(":")
-    return subprocess.run([sys.executable, "-c", DELETE_BEHIND_THE_BACK, module, attribute, str(count), doomed, *args],
-                          capture_output=True, text=True, env=lake.env(**variables), timeout=600, cwd=lake.tmp)
-
-
 def current_keys(lake, prefix):
     client = lake.admin.client()
     return sorted(o["Key"] for o in client.list_objects_v2(Bucket=lake.admin.bucket, Prefix=prefix).get("Contents", []))
@@ -200,7 +169,7 @@ def current_keys(lake, prefix):
 
 def test_a_rotation_that_finds_rows_missing_at_the_end_fails_naming_the_object(lake):
     doomed = current_keys(lake, "customer_info/")[0]  # rotated first, deleted after the second rewrite
-    result = behind_the_back(lake, f"{STORE}.replace", 2, doomed, "rotate-lake",
+    result = lake.deleting_behind_its_back(f"{STORE}.replace", 2, doomed, "rotate-lake",
                              NEW_FERNET_KEYS=f"{lake.new},{lake.old}", FERNET_KEYS=lake.old)
     assert result.returncode == 1, result.stdout + result.stderr
     error = result.stderr.strip().splitlines()[-1]
@@ -210,7 +179,7 @@ def test_a_rotation_that_finds_rows_missing_at_the_end_fails_naming_the_object(l
 
 def test_an_erasure_that_finds_other_rows_missing_at_the_end_fails_naming_the_object(lake):
     doomed = current_keys(lake, "order_info/")[-1]
-    result = behind_the_back(lake, f"{STORE}.replace", 1, doomed, "erase", CUSTOMER)
+    result = lake.deleting_behind_its_back(f"{STORE}.replace", 1, doomed, "erase", CUSTOMER)
     assert result.returncode == 1, result.stdout + result.stderr
     error = result.stderr.strip().splitlines()[-1]
     assert "the erasure is not done" in error and f"s3://{lake.admin.bucket}/{doomed} is gone" in error, error
